@@ -1,0 +1,45 @@
+# The project's front door. `make demo` and `make test` are all a new user needs.
+PY      := .venv/bin/python
+STACK   := $(PY) stack/stackctl.py
+SERVICES ?= infra
+S       ?= kafka
+
+.PHONY: install up down status logs reset api stream demo test test-quick bench report clean
+
+.venv/.installed: pyproject.toml stack/versions.env stack/pom.xml stack/install.sh
+	bash stack/install.sh
+	touch $@
+
+install:
+	bash stack/install.sh
+	touch .venv/.installed
+
+up: .venv/.installed
+	$(STACK) up $(SERVICES)
+
+down:
+	@[ -x $(PY) ] && $(STACK) down $(SERVICES:infra=all) || true
+
+status:
+	@$(STACK) status
+
+logs:
+	@f=$$($(STACK) logs $(S)) && tail -n 200 -F "$$f"
+
+reset:
+	$(STACK) reset
+
+api: .venv/.installed
+	$(STACK) up infra api
+
+stream: .venv/.installed
+	$(STACK) up infra stream
+
+demo: .venv/.installed
+	$(PY) -m game_events.demo
+
+test: .venv/.installed
+	$(PY) -m pytest -v
+
+test-quick: .venv/.installed
+	$(PY) -m pytest -v -m "not slow"

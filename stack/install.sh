@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# Installs everything the local stack needs, from PyPI (.venv), Maven Central (mvn) and,
+# when run as root, Debian's packages (apt). Versions come from stack/versions.env.
+# Jars and the Presto tarball are cached outside the checkout (GAME_EVENTS_CACHE), so a
+# fresh clone on the same machine reinstalls in seconds.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(dirname "$here")
+# shellcheck source=versions.env
+. "$here/versions.env"
+cache=${GAME_EVENTS_CACHE:-$HOME/.cache/game-events}
+mkdir -p "$cache"
+start=$SECONDS
+step() { printf '==> [%4ss] %s\n' "$((SECONDS - start))" "$*"; }
+die() { echo "error: $*" >&2; exit 1; }
+
+APT_PACKAGES="openjdk-17-jdk-headless maven kcat apache2-utils python3-venv"
+
+step "checking system tools"
+missing=()
+java17=${JAVA17_HOME:-/usr/lib/jvm/java-17-openjdk-amd64}
+[ -x "$java17/bin/java" ] || missing+=(openjdk-17-jdk-headless)
+command -v mvn >/dev/null || missing+=(maven)
+command -v kcat >/dev/null || missing+=(kcat)
+command -v ab >/dev/null || missing+=(apache2-utils)
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    step "apt-get install ${missing[*]}"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+  else
+    die "missing ${missing[*]}; install them with: sudo apt-get install -y $APT_PACKAGES"
+  fi
+fi
+command -v python3.11 >/dev/null || python3 -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' \
+  || die "Python 3.11 is required; install it with: sudo apt-get install -y python3.11 python3.11-venv"
+py=$(command -v python3.11 || command -v python3)
+
+step "python virtualenv .venv (flask, kafka-python, pyspark==$SPARK_VERSION, PyHive, ...)"
+[ -x "$root/.venv/bin/python" ] || "$py" -m venv "$root/.venv"
+pip_quiet=-q; [ -t 1 ] && pip_quiet=
+"$root/.venv/bin/pip" install $pip_quiet -e "$root[test,report]" "pyspark==$SPARK_VERSION"
+
+mvn_props=(-Dscala.binary="$SCALA_BINARY" -Dkafka.version="$KAFKA_VERSION" -Dhadoop.version="$HADOOP_VERSION"
+           -Dspark.version="$SPARK_VERSION" -Dlog4j.version="$LOG4J_VERSION" -Dasm.version="$ASM_VERSION")
+# Maven prints a progress bar for each download when it is not in batch mode.
+mvn_flags=(-f "$here/pom.xml" --no-transfer-progress)
+[ -t 1 ] && mvn_flags=(-f "$here/pom.xml")
+jars() { # profile version
+  local dir="$cache/jars/$1-$2"
+  if [ ! -f "$dir/.complete" ]; then
+    step "maven: $1 $2 and its runtime dependencies"
+    rm -rf "$dir"
+    mvn -q "${mvn_flags[@]}" -P "$1" "${mvn_props[@]}" dependency:copy-dependencies \
+      -DincludeScope=runtime -DoutputDirectory="$dir" >/dev/null || die "maven could not resolve the $1 jars (see above)"
+    touch "$dir/.complete"
+  fi
+}
+jars kafka "$KAFKA_VERSION"
+jars hadoop "$HADOOP_VERSION"
+jars spark-kafka "$SPARK_VERSION"
+jars presto-asm "$ASM_VERSION"
+
+presto="$cache/presto-server-$PRESTO_VERSION"
+if [ ! -f "$presto/.complete" ]; then
+  step "maven: presto-server $PRESTO_VERSION (a 2 GB tarball; only the hive connector is unpacked)"
+  mvn "${mvn_flags[@]}" dependency:get -Dtransitive=false -Dartifact="com.facebook.presto:presto-server:$PRESTO_VERSION:tar.gz" \
+    | grep -E "Download|ERROR" || true
+  tarball="${MAVEN_REPO:-$HOME/.m2/repository}/com/facebook/presto/presto-server/$PRESTO_VERSION/presto-server-$PRESTO_VERSION.tar.gz"
+  [ -f "$tarball" ] || die "maven could not fetch presto-server $PRESTO_VERSION"
+  rm -rf "$presto"
+  step "unpacking presto-server (core)"
+  tar xzf "$tarball" -C "$cache" --exclude="presto-server-$PRESTO_VERSION/plugin/*"
+  step "unpacking presto-server (hive-hadoop2 connector)"
+  tar xzf "$tarball" -C "$cache" --wildcards "presto-server-$PRESTO_VERSION/plugin/hive-hadoop2/*"
+  step "presto: ASM $ASM_VERSION in place of 9.0, for Java 17"
+  for d in "$presto/lib" "$presto/plugin/hive-hadoop2"; do
+    rm -f "$d"/asm-*9.0.jar
+    cp "$cache/jars/presto-asm-$ASM_VERSION"/asm-*.jar "$d/"
+  done
+  touch "$presto/.complete"
+fi
+cli="$cache/presto-cli-$PRESTO_VERSION-executable.jar"
+if [ ! -f "$cli" ]; then
+  step "maven: presto-cli $PRESTO_VERSION"
+  mvn -q "${mvn_flags[@]}" dependency:copy -Dartifact="com.facebook.presto:presto-cli:$PRESTO_VERSION:jar:executable" \
+    -DoutputDirectory="$cache" >/dev/null || die "maven could not fetch presto-cli $PRESTO_VERSION"
+fi
+step "installed (cache: $cache)"
