@@ -308,7 +308,8 @@ SERVICES = [
     Service("metastore", metastore_cmd, "METASTORE_PORT", metastore_ready, 120),
     Service("presto", presto_cmd, "PRESTO_PORT", presto_ready, 180, cwd=DATA / "presto"),
     Service("api", api_cmd, "API_PORT", api_ready, 30, cwd=ROOT),
-    Service("stream", stream_cmd, "", stream_ready, 180, cwd=ROOT),
+    Service("stream", stream_cmd, "", stream_ready, 180, cwd=ROOT,
+            env={"GAME_EVENTS_READY_FILE": str(RUN / "stream.started")}),
 ]
 BY_NAME = {s.name: s for s in SERVICES}
 GROUPS = {

@@ -1,0 +1,1 @@
+"""The game-events pipeline: API -> Kafka -> Spark -> HDFS/Hive -> Presto."""

@@ -1,0 +1,204 @@
+"""The game API: one GET route per event of the catalogue, each logging its event to Kafka.
+
+A reply is 2xx only after Kafka has acknowledged the event (acks=all). Bad input gets a
+400 whose JSON names the field and never reaches Kafka; a Kafka that cannot take the
+event in time gets a 503 with Retry-After.
+"""
+from __future__ import annotations
+
+import json
+import threading
+from urllib.parse import unquote_to_bytes
+
+from flask import Flask, Response, current_app, jsonify, request
+from werkzeug.exceptions import HTTPException
+
+from game_events import catalogue, config
+
+MAX_QUERY_BYTES = 2048
+MAX_BODY_BYTES = 16 * 1024
+
+
+class BadRequest(Exception):
+    def __init__(self, field: str, message: str, status: int = 400):
+        super().__init__(message)
+        self.field, self.message, self.status = field, message, status
+
+
+class KafkaUnavailable(Exception):
+    pass
+
+
+class EventLog:
+    """A lazily connected, thread-safe Kafka producer with bounded waits."""
+
+    def __init__(self, bootstrap: str, ack_timeout_s: float):
+        self.bootstrap, self.ack_timeout_s = bootstrap, ack_timeout_s
+        self._producer = None
+        self._lock = threading.Lock()
+        self.counters = {"accepted": 0, "rejected": 0, "unavailable": 0}
+        self._count_lock = threading.Lock()
+
+    def count(self, what: str) -> None:
+        with self._count_lock:
+            self.counters[what] += 1
+
+    def producer(self):
+        from kafka import KafkaProducer
+
+        with self._lock:
+            if self._producer is None:
+                timeout_ms = int(self.ack_timeout_s * 1000)
+                self._producer = KafkaProducer(
+                    bootstrap_servers=self.bootstrap,
+                    acks="all",
+                    enable_idempotence=True,
+                    value_serializer=lambda v: json.dumps(v, separators=(",", ":")).encode(),
+                    linger_ms=2,
+                    # Every wait is bounded, so a request never hangs on a dead broker.
+                    max_block_ms=timeout_ms,
+                    request_timeout_ms=timeout_ms,
+                    delivery_timeout_ms=timeout_ms + 1000,
+                    reconnect_backoff_max_ms=1000,
+                )
+            return self._producer
+
+    def send(self, topic: str, event: dict) -> None:
+        from kafka.errors import KafkaError
+
+        try:
+            self.producer().send(topic, event).get(timeout=self.ack_timeout_s + 2)
+        except (KafkaError, OSError) as e:
+            raise KafkaUnavailable(str(e) or type(e).__name__) from e
+
+    def reachable(self) -> bool:
+        try:
+            return bool(self.producer().bootstrap_connected() or self.producer().partitions_for(config.TOPIC))
+        except Exception:
+            return False
+
+
+def log_to_kafka(topic: str, event: dict) -> None:
+    """Sends one event as JSON to `topic` and returns once Kafka has stored it."""
+    current_app.extensions["event_log"].send(topic, event)
+
+
+def _text(raw: bytes, name: str) -> str:
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise BadRequest(name, f"{name} is not valid UTF-8")
+
+
+def query_values() -> dict[str, str]:
+    """The query string, decoded strictly: invalid UTF-8 or a repeated name is an error,
+    not a silent replacement character or a dropped value."""
+    raw = request.environ.get("QUERY_STRING", "").encode("latin-1")
+    if len(raw) > MAX_QUERY_BYTES:
+        raise BadRequest("query", f"query string over {MAX_QUERY_BYTES} bytes", 414)
+    values: dict[str, str] = {}
+    for pair in filter(None, raw.split(b"&")):
+        k, _, v = pair.partition(b"=")
+        name = _text(unquote_to_bytes(k.replace(b"+", b" ")), "parameter name")
+        v = unquote_to_bytes(v.replace(b"+", b" "))
+        if name in values:
+            raise BadRequest(name, f"{name} given more than once")
+        values[name] = _text(v, name)
+    return values
+
+
+def header_values() -> dict[str, str | None]:
+    out: dict[str, str | None] = {}
+    for header, _ in catalogue.HEADERS:
+        value = request.headers.get(header)
+        if value is not None:
+            value = _text(value.encode("latin-1"), header)
+            if len(value) > catalogue.MAX_HEADER:
+                raise BadRequest(header, f"{header} header over {catalogue.MAX_HEADER} characters")
+        out[header] = value
+    return out
+
+
+def validate(event: catalogue.Event, values: dict[str, str]) -> dict[str, str]:
+    import re
+
+    for p in event.params:
+        v = values.get(p.name)
+        if v is None or v == "":
+            raise BadRequest(p.name, f"{p.name} is required")
+        if not re.fullmatch(p.pattern, v):
+            if p.kind == "choice":
+                msg = f"{p.name} must be one of {', '.join(p.choices)}"
+            elif p.kind == "coins":
+                msg = f"{p.name} must be a whole number of coins from 0 to {catalogue.MAX_COINS}"
+            else:
+                msg = f"{p.name} must be 1 to {catalogue.MAX_TEXT} printable characters"
+            raise BadRequest(p.name, msg)
+    return values
+
+
+def make_view(event: catalogue.Event):
+    def view():
+        # Only the three catalogue headers are copied, and copied first, so no header can
+        # overwrite a field of the event (the seed merged every header into it).
+        body = {**header_values(), **event.build(validate(event, query_values()))}
+        log_to_kafka(config.TOPIC, body)
+        current_app.extensions["event_log"].count("accepted")
+        return Response(event.reply, mimetype="text/plain")
+
+    view.__name__ = event.event_type
+    return view
+
+
+def error(status: int, message: str, field: str | None = None, **headers) -> Response:
+    body = {"error": message}
+    if field:
+        body["field"] = field
+    resp = jsonify(body)
+    resp.status_code = status
+    resp.headers.update(headers)
+    return resp
+
+
+def create_app(event_log: EventLog | None = None) -> Flask:
+    app = Flask(__name__)
+    app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
+    app.extensions["event_log"] = event_log or EventLog(config.KAFKA_BOOTSTRAP, config.KAFKA_ACK_TIMEOUT_S)
+
+    for event in catalogue.EVENTS.values():
+        app.add_url_rule(event.route, view_func=make_view(event), methods=["GET"])
+
+    @app.get("/health")
+    def health():
+        log = app.extensions["event_log"]
+        ok = log.reachable()
+        return jsonify(status="ok" if ok else "degraded", kafka="reachable" if ok else "unreachable",
+                       counters=log.counters), (200 if ok else 503)
+
+    @app.before_request
+    def bounded_request():
+        if request.content_length and request.content_length > MAX_BODY_BYTES:
+            raise BadRequest("body", f"request body over {MAX_BODY_BYTES} bytes", 413)
+
+    @app.errorhandler(BadRequest)
+    def bad_request(e: BadRequest):
+        app.extensions["event_log"].count("rejected")
+        return error(e.status, e.message, e.field)
+
+    @app.errorhandler(KafkaUnavailable)
+    def kafka_unavailable(e: KafkaUnavailable):
+        app.extensions["event_log"].count("unavailable")
+        app.logger.warning("kafka could not store the event: %s", e)
+        return error(503, "the event log (Kafka) is unavailable; the event was not stored", None,
+                     **{"Retry-After": "5"})
+
+    @app.errorhandler(404)
+    def not_found(e):
+        return error(404, f"no such route: {request.path[:100]}; routes: "
+                     + ", ".join(ev.route for ev in catalogue.EVENTS.values()))
+
+    @app.errorhandler(HTTPException)
+    def http_error(e: HTTPException):
+        return error(e.code or 500, e.description or e.name)
+
+    return app

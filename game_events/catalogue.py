@@ -1,0 +1,134 @@
+"""The event catalogue: the one definition of the game's events, their fields and types.
+
+The API's validation (game_events.api), the Spark schema and parsing rules
+(game_events.stream), the Hive DDL (game_events.tables) and the tests all derive from
+this module. Nothing else lists event types, fields or column types.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+# Amounts are whole coins in [0, 10^10): they fit decimal(10,0), the seed's column type.
+MAX_COINS = 10**10 - 1
+MAX_TEXT = 64  # user and guild names
+MAX_HEADER = 256  # Accept, Host and User-Agent values
+
+
+@dataclass(frozen=True)
+class Param:
+    """A query parameter a route takes, and the rule its value must follow."""
+
+    name: str
+    kind: str  # "text" (1..MAX_TEXT printable chars), "choice" or "coins"
+    choices: tuple[str, ...] = ()
+
+    @property
+    def pattern(self) -> str:
+        """The rule as a regular expression, shared by Python (re) and Spark (rlike)."""
+        if self.kind == "choice":
+            return "(" + "|".join(re.escape(c) for c in self.choices) + ")"
+        if self.kind == "coins":
+            return "[0-9]{1,10}"
+        return "[^\\x00-\\x1f\\x7f]{1,%d}" % MAX_TEXT
+
+
+@dataclass(frozen=True)
+class Derived:
+    """A field whose value the server decides, never the client: a constant, or looked
+    up in `table` by the value of the parameter `key`."""
+
+    name: str
+    constant: int | None = None
+    key: str | None = None
+    table: dict | None = None
+
+    def value(self, values: dict[str, str]) -> int:
+        return self.constant if self.table is None else self.table[values[self.key]]
+
+
+@dataclass(frozen=True)
+class Event:
+    event_type: str
+    route: str
+    reply: str
+    params: tuple[Param, ...] = ()
+    derived: tuple[Derived, ...] = ()
+
+    def build(self, values: dict[str, str]) -> dict:
+        """The event body for already validated parameter values."""
+        event: dict = {"event_type": self.event_type}
+        for p in self.params:
+            event[p.name] = int(values[p.name]) if p.kind == "coins" else values[p.name]
+        for d in self.derived:
+            event[d.name] = d.value(values)
+        return event
+
+    @property
+    def fields(self) -> list[str]:
+        return ["event_type"] + [p.name for p in self.params] + [d.name for d in self.derived]
+
+
+SWORD_PRICES = {"gold": 15, "silver": 10, "bronze": 5}
+GUILD_FEE = 5
+
+USER = Param("user", "text")
+EVENTS = {
+    e.event_type: e
+    for e in (
+        Event("default", "/", "This is the default response!\n"),
+        Event("purchase_sword", "/purchase_a_sword", "Sword Purchased!\n",
+              (USER, Param("type", "choice", tuple(SWORD_PRICES))),
+              (Derived("price", key="type", table=SWORD_PRICES),)),
+        Event("join_a_guild", "/join_a_guild", "Joined guild!\n",
+              (USER, Param("name", "text")), (Derived("fee", constant=GUILD_FEE),)),
+        Event("quit_guild", "/quit_guild", "Quit guild!\n", (USER, Param("name", "text"))),
+        Event("get_paid", "/get_paid", "Got paid!\n", (USER, Param("amount", "coins"))),
+    )
+}
+# The streaming job lands every event except these, which carry no information.
+IGNORED_EVENT_TYPES = ("default",)
+
+# Request headers copied into each event, and only these: (header, table column).
+HEADERS = (("Accept", "accept"), ("Host", "host"), ("User-Agent", "user_agent"))
+
+# Fields whose values are whole coins; the rest of the event's fields are text.
+COIN_FIELDS = ("price", "fee", "amount")
+
+# hive_events, exactly the seed's table: (column, Hive type), in the seed's order.
+COLUMNS = (
+    ("raw_event", "string"),
+    ("timestamp", "string"),
+    ("accept", "string"),
+    ("host", "string"),
+    ("user_agent", "string"),
+    ("event_type", "string"),
+    ("user", "string"),
+    ("price", "decimal(10,0)"),
+    ("type", "string"),
+    ("fee", "decimal(10,0)"),
+    ("name", "string"),
+    ("amount", "decimal(10,0)"),
+)
+
+# hive_bad_events: records from the topic that are not valid events.
+BAD_COLUMNS = (
+    ("raw_event", "string"),
+    ("reason", "string"),
+    ("kafka_partition", "int"),
+    ("kafka_offset", "bigint"),
+    ("timestamp", "string"),
+)
+
+
+def event_fields() -> list[str]:
+    """Every field an event body may carry, besides the copied headers."""
+    names: list[str] = []
+    for e in EVENTS.values():
+        names += [n for n in e.fields if n not in names]
+    return names
+
+
+def params_of(field_name: str) -> dict[str, Param]:
+    """For each event type that takes `field_name` from the client, its rule."""
+    return {e.event_type: p for e in EVENTS.values() for p in e.params if p.name == field_name}
