@@ -53,9 +53,9 @@ class EventLog:
                     bootstrap_servers=self.bootstrap,
                     acks="all",
                     enable_idempotence=True,
-                    value_serializer=lambda v: json.dumps(v, separators=(",", ":")).encode(),
                     linger_ms=2,
                     # Every wait is bounded, so a request never hangs on a dead broker.
+                    bootstrap_timeout_ms=timeout_ms,
                     max_block_ms=timeout_ms,
                     request_timeout_ms=timeout_ms,
                     delivery_timeout_ms=timeout_ms + 1000,
@@ -67,7 +67,8 @@ class EventLog:
         from kafka.errors import KafkaError
 
         try:
-            self.producer().send(topic, event).get(timeout=self.ack_timeout_s + 2)
+            value = json.dumps(event, separators=(",", ":")).encode()
+            self.producer().send(topic, value).get(timeout=self.ack_timeout_s + 2)
         except (KafkaError, OSError) as e:
             raise KafkaUnavailable(str(e) or type(e).__name__) from e
 

@@ -1,0 +1,72 @@
+"""The API's validation through Flask's test client. The Kafka producer is real and
+points at a closed port, so a request that passed validation gets the real 503."""
+import pytest
+
+from game_events import catalogue
+from game_events.api import MAX_BODY_BYTES, MAX_QUERY_BYTES, EventLog, create_app
+
+
+@pytest.fixture(scope="module")
+def client():
+    app = create_app(EventLog("127.0.0.1:1", ack_timeout_s=0.5))
+    return app.test_client()
+
+
+def long(n):
+    return "x" * n
+
+
+BAD = [
+    ("/purchase_a_sword?type=gold", "user"),
+    ("/purchase_a_sword?user=&type=gold", "user"),
+    ("/purchase_a_sword?user=a&type=wood", "type"),
+    ("/purchase_a_sword?user=a", "type"),
+    ("/join_a_guild?user=a", "name"),
+    (f"/join_a_guild?user=a&name={long(catalogue.MAX_TEXT + 1)}", "name"),
+    (f"/quit_guild?user={long(catalogue.MAX_TEXT + 1)}&name=g", "user"),
+    ("/quit_guild?user=a%01b&name=g", "user"),
+    ("/get_paid?user=a&amount=-1", "amount"),
+    ("/get_paid?user=a&amount=1.5", "amount"),
+    ("/get_paid?user=a&amount=abc", "amount"),
+    (f"/get_paid?user=a&amount={10**10}", "amount"),
+    ("/get_paid?user=a", "amount"),
+    ("/get_paid?user=%ff%fe&amount=1", "user"),
+    ("/get_paid?user=a&user=b&amount=1", "user"),
+]
+
+
+@pytest.mark.parametrize("url,field", BAD)
+def test_bad_input_is_400_naming_the_field(client, url, field):
+    resp = client.get(url)
+    assert resp.status_code == 400, resp.data
+    assert resp.json["field"] == field
+    assert resp.json["error"]
+
+
+def test_overlong_header_is_400(client):
+    resp = client.get("/get_paid?user=a&amount=1", headers={"User-Agent": long(catalogue.MAX_HEADER + 1)})
+    assert resp.status_code == 400 and resp.json["field"] == "User-Agent"
+
+
+def test_oversized_requests_are_refused(client):
+    resp = client.get("/get_paid?user=a&amount=1&pad=" + long(MAX_QUERY_BYTES))
+    assert resp.status_code == 414 and resp.json["field"] == "query"
+    resp = client.get("/get_paid?user=a&amount=1", data=long(MAX_BODY_BYTES + 1))
+    assert resp.status_code == 413
+
+
+def test_unknown_route_and_method(client):
+    assert client.get("/buy_a_castle").status_code == 404
+    assert client.post("/get_paid?user=a&amount=1").status_code == 405
+
+
+def test_valid_event_without_kafka_is_503_never_2xx(client):
+    resp = client.get("/purchase_a_sword?user=a&type=gold")
+    assert resp.status_code == 503
+    assert resp.headers["Retry-After"] == "5"
+    assert "not stored" in resp.json["error"]
+
+
+def test_health_reports_kafka_unreachable(client):
+    resp = client.get("/health")
+    assert resp.status_code == 503 and resp.json["kafka"] == "unreachable"

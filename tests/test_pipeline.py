@@ -1,0 +1,172 @@
+"""The seed's pipeline end to end: game_api.py -> Kafka -> write_event_stream.py ->
+HDFS -> hive_events -> Presto, on the real engines."""
+import re
+import statistics
+import time
+from collections import Counter
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+import requests
+from kafka import KafkaConsumer, TopicPartition
+
+from conftest import API, BIN, ROOT, presto_rows, record_figure, run, wait_for
+from game_events import catalogue
+from test_catalogue import seed_describe_table
+
+pytestmark = pytest.mark.stack
+LANDING_TIMEOUT = 90  # two or three 10 s triggers, with room for a slow first batch
+
+
+def sent_by_generate_events(output: str):
+    """(event_type, params, host, count answered 2xx) for each line generate_events.sh printed."""
+    routes = {e.route: e for e in catalogue.EVENTS.values()}
+    for line in output.splitlines()[1:]:
+        m = re.match(r"(\d+)\s+(\d+)\s+(\d+)\s+(\S+)\s+(\S+)$", line)
+        if m:
+            url = urlsplit(m[5])
+            params = {k: v[0] for k, v in parse_qs(url.query).items()}
+            yield routes[url.path].event_type, params, m[4], int(m[2])
+
+
+def test_describe_hive_events_is_the_seeds_table(pipeline):
+    assert [(c, t) for c, t, *_ in presto_rows("describe hive_events")] == seed_describe_table()
+
+
+def test_generate_events_lands_exactly_what_was_sent(pipeline, tag):
+    res = run("bash", ROOT / "generate_events.sh", env={"TAG": tag, "PATH": "/usr/bin:/bin"})
+    answered = time.monotonic()
+    sent = list(sent_by_generate_events(res.stdout))
+    assert len(sent) >= 10 and all(n > 0 for *_, n in sent), res.stdout
+    expected = Counter()
+    for event_type, _, _, n in sent:
+        if event_type not in catalogue.IGNORED_EVENT_TYPES:
+            expected[event_type] += n
+
+    def counts():
+        rows = presto_rows(f"select event_type, count(*) from hive_events where user like '%-{tag}' group by 1")
+        got = dict(rows)
+        return got if got == dict(expected) else None
+
+    _, waited = wait_for(counts, LANDING_TIMEOUT, what=f"counts {dict(expected)}")
+    record_figure("reply-to-visible-in-presto seconds (generate_events.sh, last reply)", round(waited, 1))
+
+    rows = presto_rows("select event_type, user, type, price, fee, name, amount, host, user_agent, accept "
+                       f"from hive_events where user like '%-{tag}'")
+    landed = Counter((r[0], r[1], r[2], r[3] and int(r[3]), r[4] and int(r[4]), r[5], r[6] and int(r[6]), r[7])
+                     for r in rows)
+    want = Counter()
+    for event_type, params, host, n in sent:
+        if event_type in catalogue.IGNORED_EVENT_TYPES:
+            continue
+        body = catalogue.EVENTS[event_type].build(params)
+        want[(event_type, body["user"], body.get("type"), body.get("price"), body.get("fee"), body.get("name"),
+              body.get("amount"), host)] += n
+    assert landed == want
+    assert {(r[8], r[9]) for r in rows} == {("ApacheBench/2.3", "*/*")}
+
+
+def test_forged_headers_store_the_true_values(pipeline, tag):
+    user = f"honest-{tag}"
+    r = requests.get(f"{API}/purchase_a_sword", params={"user": user, "type": "bronze"},
+                     headers={"price": "0", "event_type": "get_paid", "user": "mallory", "fee": "9", "amount": "7"},
+                     timeout=10)
+    assert r.status_code == 200 and r.text == "Sword Purchased!\n"
+    rows, _ = wait_for(lambda: presto_rows(f"select event_type, user, price, fee, amount from hive_events "
+                                           f"where user = '{user}'"), LANDING_TIMEOUT, what="forged event")
+    assert [(e, u, int(p), f, a) for e, u, p, f, a in rows] == [("purchase_sword", user, 5, None, None)]
+
+
+def topic_end() -> int:
+    c = KafkaConsumer(bootstrap_servers=f"127.0.0.1:29092")
+    tp = TopicPartition("events", 0)
+    end = c.end_offsets([tp])[tp]
+    c.close()
+    return end
+
+
+def records_since(offset: int) -> list[bytes]:
+    c = KafkaConsumer(bootstrap_servers="127.0.0.1:29092", consumer_timeout_ms=5000, enable_auto_commit=False)
+    tp = TopicPartition("events", 0)
+    c.assign([tp])
+    c.seek(tp, offset)
+    out = [r.value for r in c]
+    c.close()
+    return out
+
+
+def test_bad_requests_are_400_and_never_reach_kafka(pipeline, tag):
+    start = topic_end()
+    bad = [
+        ("/purchase_a_sword", {"type": "gold"}),
+        ("/purchase_a_sword", {"user": "", "type": "gold"}),
+        ("/purchase_a_sword", {"user": f"a-{tag}", "type": "plastic"}),
+        ("/get_paid", {"user": f"a-{tag}", "amount": "-3"}),
+        ("/get_paid", {"user": f"a-{tag}", "amount": "2.5"}),
+        ("/get_paid", {"user": f"a-{tag}", "amount": str(10**10)}),
+        ("/join_a_guild", {"user": f"a-{tag}", "name": "g" * 500}),
+        ("/quit_guild", {"user": "u" * 500 + tag, "name": "g"}),
+    ]
+    for path, params in bad:
+        r = requests.get(API + path, params=params, timeout=10)
+        assert r.status_code == 400, (path, params, r.text)
+        assert r.json()["field"] in params or r.json()["field"] == "user"
+    r = requests.get(f"{API}/get_paid?user=%ff{tag}&amount=1", timeout=10)
+    assert r.status_code == 400 and r.json()["field"] == "user"
+    r = requests.get(f"{API}/get_paid", params={"user": f"a-{tag}", "amount": "1"}, data="x" * 100_000, timeout=10)
+    assert r.status_code == 413
+    assert requests.get(f"{API}/no_such_route", timeout=10).status_code == 404
+    # A good sentinel after them: the topic must hold it and nothing else of this test.
+    assert requests.get(f"{API}/get_paid", params={"user": f"sentinel-{tag}", "amount": "1"}, timeout=10).ok
+    mine = [v for v in records_since(start) if tag.encode() in v]
+    assert len(mine) == 1 and b"sentinel-" in mine[0]
+
+
+GARBAGE = [
+    b"not json at all",
+    b'{"event_type": "purchase_sword", "user": "x',
+    b'{"event_type": "summon_dragon", "user": "TAG"}',
+    b'{"event_type": "get_paid", "user": "TAG", "amount": "lots"}',
+    b'{"event_type": "get_paid", "amount": 3, "user": null}',
+    b'{"event_type": "purchase_sword", "user": "TAG", "type": "gold", "price": 0}',
+    b'["TAG"]',
+]
+
+
+def test_garbage_on_the_topic_is_quarantined_and_the_stream_goes_on(pipeline, tag):
+    start = topic_end()
+    payload = b"\n".join(g.replace(b"TAG", tag.encode()) for g in GARBAGE) + b"\n"
+    run(BIN / "kafkacat", "-P", "-t", "events", input=payload.decode(), timeout=30)
+    good_user = f"after-garbage-{tag}"
+    assert requests.get(f"{API}/get_paid", params={"user": good_user, "amount": "9"}, timeout=10).ok
+    offsets = range(start, start + len(GARBAGE))
+    rows, _ = wait_for(lambda: (lambda r: r if len(r) == len(GARBAGE) else None)(presto_rows(
+        f"select kafka_offset, reason, raw_event, kafka_partition, timestamp from hive_bad_events "
+        f"where kafka_offset between {offsets[0]} and {offsets[-1]} order by kafka_offset")),
+        LANDING_TIMEOUT, what="garbage in hive_bad_events")
+    assert [r[0] for r in rows] == list(offsets)
+    assert [r[2].encode() for r in rows] == [g.replace(b"TAG", tag.encode()) for g in GARBAGE]
+    reasons = [r[1] for r in rows]
+    assert reasons == ["not a JSON object", "not a JSON object", "unknown event_type: summon_dragon",
+                       "invalid field amount", "missing field user", "invalid field price", "not a JSON object"]
+    assert all(r[3] == 0 and r[4] for r in rows)
+    landed, _ = wait_for(lambda: presto_rows(f"select amount from hive_events where user = '{good_user}'"),
+                         LANDING_TIMEOUT, what="the good event after the garbage")
+    assert [int(a) for (a,) in landed] == [9]
+
+
+def test_freshness_and_batches(pipeline, tag):
+    """Seconds from a 2xx reply to the row being visible in Presto, over a short run."""
+    waits = []
+    for i in range(5):
+        user = f"fresh{i}-{tag}"
+        assert requests.get(f"{API}/get_paid", params={"user": user, "amount": str(i)}, timeout=10).ok
+        _, waited = wait_for(lambda: presto_rows(f"select 1 from hive_events where user = '{user}'"),
+                             LANDING_TIMEOUT, interval=0.25, what=f"row of {user}")
+        waits.append(waited)
+        time.sleep(i * 1.7 % 10)  # land at different points of the 10 s trigger
+    record_figure("freshness seconds (median, worst)", (round(statistics.median(waits), 1), round(max(waits), 1)))
+    assert max(waits) < LANDING_TIMEOUT
+    files = run(BIN / "hadoop", "fs", "-ls", "/tmp/game_events").stdout
+    names = re.findall(r"/tmp/game_events/(batch-\d+\.parquet)", files)
+    assert names and len(names) == len(set(names))
