@@ -43,3 +43,7 @@ test: .venv/.installed
 
 test-quick: .venv/.installed
 	$(PY) -m pytest -v -m "not slow"
+
+report: .venv/.installed
+	$(STACK) up infra api stream
+	$(PY) -m game_events.report

@@ -1,6 +1,7 @@
 # Sourced by the bin/ wrappers: the same paths and pins as stack/stackctl.py.
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 . "$root/stack/versions.env"
+venv=${VENV:-$root/.venv}
 cache=${GAME_EVENTS_CACHE:-$HOME/.cache/game-events}
 data=${STACK_DATA:-$root/var}
 conf=$data/conf

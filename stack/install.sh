@@ -14,7 +14,7 @@ start=$SECONDS
 step() { printf '==> [%4ss] %s\n' "$((SECONDS - start))" "$*"; }
 die() { echo "error: $*" >&2; exit 1; }
 
-APT_PACKAGES="openjdk-17-jdk-headless maven kcat apache2-utils python3-venv"
+APT_PACKAGES="openjdk-17-jdk-headless maven kcat apache2-utils python3 python3-venv curl ca-certificates"
 
 step "checking system tools"
 missing=()
@@ -22,12 +22,16 @@ java17=${JAVA17_HOME:-/usr/lib/jvm/java-17-openjdk-amd64}
 [ -x "$java17/bin/java" ] || missing+=(openjdk-17-jdk-headless)
 command -v mvn >/dev/null || missing+=(maven)
 command -v kcat >/dev/null || missing+=(kcat)
+command -v python3 >/dev/null || missing+=(python3)
+python3 -m venv --help >/dev/null 2>&1 || missing+=(python3-venv)
+command -v curl >/dev/null || missing+=(curl)
+[ -f /etc/ssl/certs/ca-certificates.crt ] || missing+=(ca-certificates)
 command -v ab >/dev/null || missing+=(apache2-utils)
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     step "apt-get install ${missing[*]}"
     apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
   else
     die "missing ${missing[*]}; install them with: sudo apt-get install -y $APT_PACKAGES"
   fi
@@ -36,10 +40,11 @@ command -v python3.11 >/dev/null || python3 -c 'import sys; sys.exit(sys.version
   || die "Python 3.11 is required; install it with: sudo apt-get install -y python3.11 python3.11-venv"
 py=$(command -v python3.11 || command -v python3)
 
-step "python virtualenv .venv (flask, kafka-python, pyspark==$SPARK_VERSION, PyHive, ...)"
-[ -x "$root/.venv/bin/python" ] || "$py" -m venv "$root/.venv"
+venv=${VENV:-$root/.venv}
+step "python virtualenv $venv (flask, kafka-python, pyspark==$SPARK_VERSION, PyHive, ...)"
+[ -x "$venv/bin/python" ] || "$py" -m venv "$venv"
 pip_quiet=-q; [ -t 1 ] && pip_quiet=
-"$root/.venv/bin/pip" install $pip_quiet -e "$root[test,report]" "pyspark==$SPARK_VERSION"
+"$venv/bin/pip" install $pip_quiet -e "$root[test,report]" "pyspark==$SPARK_VERSION"
 
 mvn_props=(-Dscala.binary="$SCALA_BINARY" -Dkafka.version="$KAFKA_VERSION" -Dhadoop.version="$HADOOP_VERSION"
            -Dspark.version="$SPARK_VERSION" -Dlog4j.version="$LOG4J_VERSION" -Dasm.version="$ASM_VERSION")

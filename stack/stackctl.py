@@ -4,7 +4,8 @@ and, on demand, the game API and the streaming job.
     stackctl.py up [SERVICE|GROUP ...]     start (idempotent) and wait until healthy
     stackctl.py down [SERVICE|GROUP ...]   stop
     stackctl.py status                     table of service, pid, port and health
-    stackctl.py run SERVICE                run one service in the foreground (containers)
+    stackctl.py run SERVICE|GROUP          run in the foreground, logs to stdout (containers)
+    stackctl.py check SERVICE              exit 0 if the service answers its readiness call
     stackctl.py render                     write the config files only
     stackctl.py reset                      stop everything and wipe the data folder
     stackctl.py logs SERVICE               path of a service's log file
@@ -44,6 +45,7 @@ DATA = Path(os.environ.get("STACK_DATA", ROOT / "var")).resolve()
 CONF = DATA / "conf"
 LOGS = DATA / "logs"
 RUN = DATA / "run"
+VENV = Path(os.environ.get("VENV", ROOT / ".venv"))
 JAVA_HOME = Path(os.environ.get("JAVA17_HOME", "/usr/lib/jvm/java-17-openjdk-amd64"))
 
 
@@ -184,7 +186,7 @@ def presto_cmd() -> list[str]:
 
 
 def api_cmd() -> list[str]:
-    return [str(ROOT / ".venv" / "bin" / "gunicorn"), "--config", str(ROOT / "game_events" / "gunicorn_conf.py"),
+    return [str(VENV / "bin" / "gunicorn"), "--config", str(ROOT / "game_events" / "gunicorn_conf.py"),
             "game_api:app"]
 
 
@@ -474,6 +476,42 @@ def status(names: list[str]) -> int:
     return 0 if all_ok else 1
 
 
+def run_foreground(services: list[Service]) -> int:
+    """One container's services (cloudera holds three): start them in order, each ready
+    before the next, with their logs on stdout; stop all when one dies or on SIGTERM."""
+    procs = []
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    try:
+        for svc in services:
+            env = {**os.environ, **svc.env, "GAME_EVENTS_SERVICE": svc.name, "JAVA_HOME": str(JAVA_HOME),
+                   "SPARK_CONF_DIR": str(CONF / "spark"), "STACK_DATA": str(DATA)}
+            if svc.cwd:
+                svc.cwd.mkdir(parents=True, exist_ok=True)
+            proc = subprocess.Popen(svc.command(), cwd=svc.cwd, env=env, stdin=subprocess.DEVNULL)
+            procs.append(proc)
+            RUN.mkdir(parents=True, exist_ok=True)
+            pidfile(svc).write_text(str(proc.pid))
+            t0 = time.monotonic()
+            while (why := probe(svc)) is not None:
+                if proc.poll() is not None:
+                    raise StackError(f"{svc.name} exited during start-up ({proc.returncode})")
+                if time.monotonic() - t0 > svc.timeout:
+                    raise StackError(f"{svc.name} was not ready within {svc.timeout}s ({why})")
+                time.sleep(0.5)
+            print(f"stackctl: {svc.name} healthy", flush=True)
+        while all(p.poll() is None for p in procs):
+            time.sleep(1)
+        return 1
+    finally:
+        for p in reversed(procs):
+            if p.poll() is None:
+                p.terminate()
+                try:
+                    p.wait(30)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+
+
 def main(argv: list[str]) -> int:
     if not argv:
         print(__doc__)
@@ -495,13 +533,13 @@ def main(argv: list[str]) -> int:
             return status(args)
         elif cmd == "run":
             render()
+            return run_foreground(expand(args))
+        elif cmd == "check":
             (svc,) = expand(args)
-            os.environ["GAME_EVENTS_SERVICE"] = svc.name
-            if svc.cwd:
-                svc.cwd.mkdir(parents=True, exist_ok=True)
-                os.chdir(svc.cwd)
-            argv = svc.command()
-            os.execv(argv[0], argv)
+            why = probe(svc)
+            if why:
+                print(f"{svc.name}: {why}", file=sys.stderr)
+            return 0 if why is None else 1
         elif cmd == "logs":
             (svc,) = expand(args)
             print(logfile(svc))

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Sets up podman (with runc) and its Docker-compatible API socket, so that Debian's
+# docker-compose can run docker-compose.yml on a machine without a Docker engine.
+# Prints the DOCKER_HOST to export.
+set -euo pipefail
+sock=/run/podman/podman.sock
+mkdir -p /etc/containers /run/podman
+# crun fails on this kind of machine's cgroup setup; runc works. No default ulimits either.
+if ! grep -q '^runtime = "runc"' /etc/containers/containers.conf 2>/dev/null; then
+  cat > /etc/containers/containers.conf <<'CONF'
+[containers]
+default_ulimits = []
+[engine]
+runtime = "runc"
+CONF
+fi
+if ! curl -fsS --unix-socket "$sock" http://d/_ping >/dev/null 2>&1; then
+  nohup podman system service --time=0 "unix://$sock" >/tmp/podman-service.log 2>&1 &
+  for _ in $(seq 50); do curl -fsS --unix-socket "$sock" http://d/_ping >/dev/null 2>&1 && break; sleep 0.2; done
+fi
+curl -fsS --unix-socket "$sock" http://d/_ping >/dev/null || { echo "error: podman's API socket did not start; see /tmp/podman-service.log" >&2; exit 1; }
+echo "unix://$sock"
