@@ -66,9 +66,10 @@ def sections(tag: str) -> list[tuple[str, str, str]]:
        count_if(event_type = 'join_a_guild') - count_if(event_type = 'quit_guild') as members
 from hive_events where {mine} and event_type in ('join_a_guild', 'quit_guild')
 group by 1 order by 1"""),
-        ("Guild membership over time", "Members per guild after each minute of the run.",
-         f"""select guild, minute, sum(delta) over (partition by guild order by minute) as members
-from (select name as guild, substr(timestamp, 1, 16) as minute,
+        ("Guild membership over time", "Members per guild at the end of each second of the run (the mix is sent "
+         "in a few seconds; real traffic would use hours).",
+         f"""select guild, second, sum(delta) over (partition by guild order by second) as members
+from (select name as guild, substr(timestamp, 1, 19) as second,
              sum(case event_type when 'join_a_guild' then 1 else -1 end) as delta
       from hive_events where {mine} and event_type in ('join_a_guild', 'quit_guild')
       group by 1, 2)
@@ -136,10 +137,14 @@ def plot(title: str, names: list[str], rows: list, plots: Path) -> str | None:
         ax.set_xlabel("amount (coins)")
         ax.set_ylabel("payments")
     elif title == "Guild membership over time":
+        seconds = sorted({r[1] for r in rows})
         for guild in sorted({r[0] for r in rows}):
-            pts = [(r[1][11:], r[2]) for r in rows if r[0] == guild]
+            pts = [(seconds.index(r[1]), r[2]) for r in rows if r[0] == guild]
             ax.step([p[0] for p in pts], [p[1] for p in pts], where="post", label=guild)
+        ax.set_xticks(range(len(seconds)), [t[14:] for t in seconds])
         ax.set_ylabel("members")
+        ax.set_xlabel("minute:second (UTC)")
+        ax.tick_params(axis="x", labelrotation=45)
         ax.legend()
     elif title == "Earnings per user":
         ax.barh([r[0] for r in rows][::-1], [float(r[2]) for r in rows][::-1])

@@ -12,7 +12,7 @@ pytestmark = pytest.mark.stack
 
 def sections(markdown: str):
     """(sql, header, rows) for each query and the table printed under it."""
-    for m in re.finditer(r"```sql\n(.*?)\n```\n\n((?:\|.*\|\n)+)", markdown, re.S):
+    for m in re.finditer(r"```sql\n(.*?)\n```\n\n((?:\|[^\n]*\|\n)+)", markdown, re.S):
         lines = m[2].strip().splitlines()
         split = lambda ln: [c.strip() for c in ln.strip().strip("|").split("|")]  # noqa: E731
         yield m[1], split(lines[0]), [split(ln) for ln in lines[2:]]
