@@ -19,7 +19,7 @@ RUN apt-get update -qq && apt-get install -y -qq --no-install-recommends ca-cert
 # layer; the project itself is mounted at /w205/game-events, as the seed mounted ~/w205.
 COPY pyproject.toml /opt/game-events/
 COPY game_events/__init__.py /opt/game-events/game_events/
-COPY stack/ /opt/game-events/stack/
+COPY stack/install.sh stack/versions.env stack/pom.xml /opt/game-events/stack/
 RUN apt-get update -qq \
  && bash /opt/game-events/stack/install.sh \
  && rm -rf /var/lib/apt/lists/* /root/.cache/pip

@@ -41,7 +41,7 @@ printf '%-5s %-4s %-5s %-18s %s\n' SENT 2XX OTHER HOST ENDPOINT
 total=0 ok_total=0
 while read -r count host path; do
   [ -n "${count:-}" ] || continue
-  out=$(ab_run "$count" "$host" "$API_URL$path" 2>&1) || { echo "error: ab failed for $path: $(tail -n 1 <<<"$out")" >&2; exit 1; }
+  out=$(ab_run "$count" "$host" "$API_URL$path" 2>&1 </dev/null) || { echo "error: ab failed for $path: $(tail -n 1 <<<"$out")" >&2; exit 1; }
   done_=$(awk '/^Complete requests:/ {print $3}' <<<"$out")
   failed=$(awk '/^Failed requests:/ {print $3}' <<<"$out")
   non2xx=$(awk '/^Non-2xx responses:/ {print $3}' <<<"$out")

@@ -4,6 +4,20 @@
 # Prints the DOCKER_HOST to export.
 set -euo pipefail
 sock=/run/podman/podman.sock
+missing=()
+for tool in podman:podman docker-compose:docker-compose debootstrap:debootstrap runc:runc curl:curl; do
+  command -v "${tool%%:*}" >/dev/null || missing+=("${tool#*:}")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "==> apt-get install ${missing[*]}" >&2
+    apt-get update -qq >&2
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+  else
+    echo "error: missing ${missing[*]}; install them with: sudo apt-get install -y podman docker-compose debootstrap runc curl" >&2
+    exit 1
+  fi
+fi
 mkdir -p /etc/containers /run/podman
 # crun fails on this kind of machine's cgroup setup; runc works. No default ulimits either.
 if ! grep -q '^runtime = "runc"' /etc/containers/containers.conf 2>/dev/null; then
