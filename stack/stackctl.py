@@ -451,7 +451,9 @@ def rss_mib(pid: int) -> float:
             for line in Path(f"/proc/{p}/status").read_text().splitlines():
                 if line.startswith("VmRSS:"):
                     total += int(line.split()[1])
-            todo += [int(c) for c in Path(f"/proc/{p}/task/{p}/children").read_text().split()]
+            # A JVM starts children from any of its threads, so read every thread's list.
+            for task in Path(f"/proc/{p}/task").iterdir():
+                todo += [int(c) for c in (task / "children").read_text().split()]
         except OSError:
             pass
     return total / 1024
