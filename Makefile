@@ -4,7 +4,7 @@ STACK   := $(PY) stack/stackctl.py
 SERVICES ?= infra
 S       ?= kafka
 
-.PHONY: install up down status logs reset api stream demo test test-quick bench report clean
+.PHONY: install up down status logs reset api stream demo test test-quick report openapi
 
 .venv/.installed: pyproject.toml stack/versions.env stack/pom.xml stack/install.sh
 	bash stack/install.sh
@@ -47,3 +47,6 @@ test-quick: .venv/.installed
 report: .venv/.installed
 	$(STACK) up infra api stream
 	$(PY) -m game_events.report
+
+openapi: .venv/.installed
+	$(PY) -m game_events.openapi > openapi.json

@@ -169,6 +169,12 @@ def create_app(event_log: EventLog | None = None) -> Flask:
     for event in catalogue.EVENTS.values():
         app.add_url_rule(event.route, view_func=make_view(event), methods=["GET"])
 
+    @app.get("/openapi.json")
+    def openapi_document():
+        from game_events import openapi
+
+        return jsonify(openapi.spec())
+
     @app.get("/health")
     def health():
         log = app.extensions["event_log"]

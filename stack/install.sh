@@ -49,7 +49,7 @@ pip_quiet=-q; [ -t 1 ] && pip_quiet=
 mvn_props=(-Dscala.binary="$SCALA_BINARY" -Dkafka.version="$KAFKA_VERSION" -Dhadoop.version="$HADOOP_VERSION"
            -Dspark.version="$SPARK_VERSION" -Dlog4j.version="$LOG4J_VERSION" -Dasm.version="$ASM_VERSION")
 # Maven prints a progress bar for each download when it is not in batch mode.
-mvn_flags=(-f "$here/pom.xml" --no-transfer-progress)
+mvn_flags=(-f "$here/pom.xml" --no-transfer-progress -B)
 [ -t 1 ] && mvn_flags=(-f "$here/pom.xml")
 jars() { # profile version
   local dir="$cache/jars/$1-$2"

@@ -70,3 +70,16 @@ def test_valid_event_without_kafka_is_503_never_2xx(client):
 def test_health_reports_kafka_unreachable(client):
     resp = client.get("/health")
     assert resp.status_code == 503 and resp.json["kafka"] == "unreachable"
+
+
+def test_openapi_is_served_and_the_repository_copy_is_current(client):
+    from pathlib import Path
+
+    from game_events import openapi
+
+    served = client.get("/openapi.json")
+    assert served.status_code == 200
+    assert served.json == openapi.spec()
+    committed = (Path(__file__).resolve().parent.parent / "openapi.json").read_text()
+    assert committed == openapi.render(), "openapi.json is stale: run make openapi"
+    assert set(served.json["paths"]) == {e.route for e in catalogue.EVENTS.values()} | {"/health"}

@@ -1,0 +1,69 @@
+"""The API's OpenAPI document, derived from the catalogue. The API serves it at
+/openapi.json; the repository keeps a copy in openapi.json (`make openapi` rewrites it,
+and a test checks that the copy is current)."""
+from __future__ import annotations
+
+import json
+
+from game_events import catalogue
+
+ERROR = {"$ref": "#/components/schemas/Error"}
+
+
+def param_schema(p: catalogue.Param) -> dict:
+    if p.kind == "choice":
+        return {"type": "string", "enum": list(p.choices)}
+    if p.kind == "coins":
+        return {"type": "string", "pattern": f"^{p.pattern}$", "description": "whole coins, 0 to 9999999999"}
+    return {"type": "string", "minLength": 1, "maxLength": catalogue.MAX_TEXT, "pattern": f"^{p.pattern}$"}
+
+
+def spec() -> dict:
+    def err(desc: str, headers: dict | None = None) -> dict:
+        r = {"description": desc, "content": {"application/json": {"schema": ERROR}}}
+        if headers:
+            r["headers"] = headers
+        return r
+
+    paths = {}
+    for e in catalogue.EVENTS.values():
+        derived = ", ".join(f"{d.name} set by the server" for d in e.derived)
+        paths[e.route] = {"get": {
+            "operationId": e.event_type,
+            "summary": f"Log a {e.event_type} event to Kafka" + (f" ({derived})" if derived else ""),
+            "parameters": [{"name": p.name, "in": "query", "required": True, "schema": param_schema(p)}
+                           for p in e.params],
+            "responses": {
+                "200": {"description": "Kafka stored the event",
+                        "content": {"text/plain": {"schema": {"type": "string", "enum": [e.reply]}}}},
+                "400": err("Bad input; `field` names the parameter or header"),
+                "413": err("Request body too large"),
+                "414": err("Query string too long"),
+                "503": err("Kafka did not store the event in time; retry later",
+                           {"Retry-After": {"schema": {"type": "integer"}}}),
+            },
+        }}
+    paths["/health"] = {"get": {
+        "operationId": "health",
+        "summary": "Kafka reachability and the API's counters",
+        "responses": {"200": {"description": "Kafka is reachable"}, "503": {"description": "Kafka is unreachable"}},
+    }}
+    return {
+        "openapi": "3.0.3",
+        "info": {"title": "Game events API", "version": "1.0.0",
+                 "description": "Each route logs one game event to the Kafka topic `events`. "
+                                "A 2xx reply means Kafka has stored the event (acks=all). Requests also "
+                                "carry the Accept, Host and User-Agent headers into the event."},
+        "paths": paths,
+        "components": {"schemas": {"Error": {
+            "type": "object", "required": ["error"],
+            "properties": {"error": {"type": "string"}, "field": {"type": "string"}}}}},
+    }
+
+
+def render() -> str:
+    return json.dumps(spec(), indent=2) + "\n"
+
+
+if __name__ == "__main__":
+    print(render(), end="")
