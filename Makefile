@@ -23,8 +23,9 @@ down:
 status:
 	@$(STACK) status
 
+# FOLLOW=0 prints the last lines and returns instead of following the log.
 logs:
-	@f=$$($(STACK) logs $(S)) && tail -n 200 -F "$$f"
+	@f=$$($(STACK) logs $(S)) && tail -n 200 $(if $(filter 0,$(FOLLOW)),,-F) "$$f"
 
 reset:
 	$(STACK) reset
