@@ -128,7 +128,3 @@ def event_fields() -> list[str]:
         names += [n for n in e.fields if n not in names]
     return names
 
-
-def params_of(field_name: str) -> dict[str, Param]:
-    """For each event type that takes `field_name` from the client, its rule."""
-    return {e.event_type: p for e in EVENTS.values() for p in e.params if p.name == field_name}
