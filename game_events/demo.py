@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "stack"))
 import stackctl  # noqa: E402
 
-from game_events.queries import QUERIES  # noqa: E402
+from game_events.queries import QUERIES, query  # noqa: E402
 
 T0 = time.monotonic()
 
@@ -74,8 +74,7 @@ def main() -> int:
             time.sleep(1)
         step(f"landed; visible in Presto {time.monotonic() - answered:.1f}s after the last reply")
         for title, sql in QUERIES.items():
-            rows = stackctl.presto_query(sql)
-            header = [c.strip().split(" as ")[-1].split(".")[-1] for c in _select_list(sql)]
+            header, rows = query(sql)
             print(f"\n  {title}\n{table(rows, header)}")
         print(f"\nThe stack keeps running: `make status`, `bin/presto --catalog hive --schema default`, "
               f"`make down` to stop.")
@@ -84,20 +83,6 @@ def main() -> int:
     except stackctl.StackError as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
-
-
-def _select_list(sql: str) -> list[str]:
-    body = sql.split("select", 1)[1].split("from", 1)[0]
-    cols, depth, cur = [], 0, ""
-    for ch in body:
-        depth += ch == "("
-        depth -= ch == ")"
-        if ch == "," and depth == 0:
-            cols.append(cur)
-            cur = ""
-        else:
-            cur += ch
-    return cols + [cur]
 
 
 if __name__ == "__main__":

@@ -1,4 +1,21 @@
-"""The analytics questions, as Presto SQL over hive_events. Used by `make demo` and the report."""
+"""The demo's analytics questions, as Presto SQL over hive_events, and how to ask them."""
+from game_events import config
+
+
+def query(sql: str) -> tuple[list[str], list]:
+    """Column names and rows, through PyHive as a data scientist would."""
+    from pyhive import presto
+
+    conn = presto.connect(host=config.PRESTO_HOST, port=config.PRESTO_PORT, catalog="hive", schema="default",
+                          username="game_events")
+    try:
+        cur = conn.cursor()
+        cur.execute(sql)
+        rows = cur.fetchall()
+        return [d[0] for d in cur.description], rows
+    finally:
+        conn.close()
+
 
 QUERIES = {
     "events per type": """

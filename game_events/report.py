@@ -21,6 +21,7 @@ sys.path.insert(0, str(ROOT / "stack"))
 import stackctl  # noqa: E402
 
 from game_events import catalogue  # noqa: E402
+from game_events.queries import query  # noqa: E402
 
 SEED = 205
 EVENTS = 600
@@ -96,20 +97,6 @@ group by 1, 2 order by 1, 2"""),
        min(timestamp) as first_event, max(timestamp) as last_event
 from hive_events where {mine} group by 1 order by cast(regexp_extract("$path", 'batch-0*([0-9]+)', 1) as bigint)"""),
     ]
-
-
-def query(sql: str) -> tuple[list[str], list]:
-    """Column names and rows, through PyHive as a data scientist would."""
-    from pyhive import presto
-
-    conn = presto.connect(host=stackctl.SETTINGS["PRESTO_HOST"], port=int(stackctl.SETTINGS["PRESTO_PORT"]),
-                          catalog="hive", schema="default", username="report")
-    cur = conn.cursor()
-    cur.execute(sql)
-    rows = cur.fetchall()
-    names = [d[0] for d in cur.description]
-    conn.close()
-    return names, rows
 
 
 def cell(v) -> str:

@@ -389,6 +389,12 @@ def healthy(svc: Service) -> bool:
     return probe(svc) is None
 
 
+def service_env(svc: Service) -> dict:
+    # GAME_EVENTS_SERVICE marks the process as ours, for stale pid detection.
+    return {**os.environ, **svc.env, "GAME_EVENTS_SERVICE": svc.name, "JAVA_HOME": str(JAVA_HOME),
+            "SPARK_CONF_DIR": str(CONF / "spark"), "STACK_DATA": str(DATA)}
+
+
 def start(svc: Service) -> None:
     pid = running_pid(svc)
     if pid is None:
@@ -400,8 +406,7 @@ def start(svc: Service) -> None:
         RUN.mkdir(parents=True, exist_ok=True)
         if svc.name == "stream":
             (RUN / "stream.started").unlink(missing_ok=True)
-        env = {**os.environ, **svc.env, "GAME_EVENTS_SERVICE": svc.name, "JAVA_HOME": str(JAVA_HOME),
-               "SPARK_CONF_DIR": str(CONF / "spark"), "STACK_DATA": str(DATA)}
+        env = service_env(svc)
         if svc.cwd:
             svc.cwd.mkdir(parents=True, exist_ok=True)
         try:
@@ -485,8 +490,7 @@ def run_foreground(services: list[Service]) -> int:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
         for svc in services:
-            env = {**os.environ, **svc.env, "GAME_EVENTS_SERVICE": svc.name, "JAVA_HOME": str(JAVA_HOME),
-                   "SPARK_CONF_DIR": str(CONF / "spark"), "STACK_DATA": str(DATA)}
+            env = service_env(svc)
             if svc.cwd:
                 svc.cwd.mkdir(parents=True, exist_ok=True)
             proc = subprocess.Popen(svc.command(), cwd=svc.cwd, env=env, stdin=subprocess.DEVNULL)
