@@ -24,6 +24,10 @@ CHECKPOINT_PATH = _env("CHECKPOINT_PATH", "/tmp/checkpoints/write_event_stream")
 TRIGGER = _env("STREAM_TRIGGER", "10 seconds")
 # Bounds one micro-batch when draining a backlog.
 MAX_OFFSETS_PER_TRIGGER = int(_env("MAX_OFFSETS_PER_TRIGGER", "500000"))
+# Failures in a row (no batch landed in between) after which the job stops restarting.
+STREAM_MAX_FAILURES = int(_env("STREAM_MAX_FAILURES", "10"))
+# Where the job writes its counters after each batch, for `make status`; unset: nowhere.
+STREAM_PROGRESS_FILE = os.environ.get("STREAM_PROGRESS_FILE")
 
 # How long the API waits for Kafka to acknowledge an event before answering 503.
 KAFKA_ACK_TIMEOUT_S = float(_env("KAFKA_ACK_TIMEOUT_S", "5"))

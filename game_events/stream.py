@@ -8,7 +8,9 @@ batch id, so a replayed batch never lands twice and a crashed one never lands ha
 """
 from __future__ import annotations
 
+import json
 import logging
+import os
 import time
 
 from pyspark.sql import Column, DataFrame
@@ -19,6 +21,8 @@ from game_events import catalogue, config
 
 log = logging.getLogger("game_events.stream")
 CORRUPT = "_corrupt_record"
+# Counted since the job started; `make status` shows them (via STREAM_PROGRESS_FILE).
+TOTALS = {"batches": 0, "landed": 0, "quarantined": 0, "restarts": 0}
 
 
 def json_schema() -> T.StructType:
@@ -32,6 +36,13 @@ def _full(pattern: str) -> str:
     return f"^{pattern}$"
 
 
+def json_type(name: str) -> Column:
+    """The JSON type of a top-level field, as Spark's variant names it (STRING, BIGINT,
+    OBJECT<...>, VOID for null): from_json reads every field as text, so this is what
+    tells the number 5 from the string "5"."""
+    return F.schema_of_variant(F.try_variant_get(F.col("v"), f"$['{name}']", "variant"))
+
+
 def reasons() -> list[tuple[Column, Column | str]]:
     """(condition, reason) pairs in order; the first that holds names what is wrong."""
     e = F.col("e")
@@ -39,7 +50,10 @@ def reasons() -> list[tuple[Column, Column | str]]:
     rules: list[tuple[Column, Column | str]] = [
         (~F.is_valid_utf8(F.col("value").cast("string")), "invalid UTF-8"),
         (e.isNull() | e[CORRUPT].isNotNull() | ~F.ltrim(F.col("raw_event")).startswith("{"), "not a JSON object"),
+        # Jackson (from_json) tolerates what strict JSON parsing refuses, such as a field given twice.
+        (F.col("v").isNull(), "not strict JSON (a repeated field name or a non-standard value)"),
         (etype.isNull(), "missing field event_type"),
+        (json_type("event_type") != "STRING", "field event_type must be a JSON string"),
         (~etype.isin(list(catalogue.EVENTS)), F.concat(F.lit("unknown event_type: "), F.substring(etype, 1, 64))),
     ]
     known = set(catalogue.event_fields()) | {h for h, _ in catalogue.HEADERS}
@@ -48,17 +62,21 @@ def reasons() -> list[tuple[Column, Column | str]]:
                   F.concat(F.lit("unknown field: "), F.substring(F.array_join(unknown, ","), 1, 64))))
     for header, _ in catalogue.HEADERS:
         rules.append((F.length(e[header]) > catalogue.MAX_HEADER, f"field {header} too long"))
+        rules.append((~json_type(header).isin("STRING", "VOID"), f"field {header} must be a JSON string or null"))
     for ev in catalogue.EVENTS.values():
         is_ev = etype == ev.event_type
         for p in ev.params:
             rules.append((is_ev & e[p.name].isNull(), f"missing field {p.name}"))
             rules.append((is_ev & ~e[p.name].rlike(_full(p.pattern)), f"invalid field {p.name}"))
+            kind = ("BIGINT", "integer") if p.kind == "coins" else ("STRING", "string")
+            rules.append((is_ev & (json_type(p.name) != kind[0]), f"field {p.name} must be a JSON {kind[1]}"))
         for d in ev.derived:
             expected = (F.lit(d.constant) if d.table is None
                         else F.element_at(F.create_map(*[F.lit(x) for kv in d.table.items() for x in kv]),
                                           e[d.key]))
             rules.append((is_ev & (e[d.name].isNull() | ~e[d.name].rlike(_full("[0-9]{1,10}"))
                                    | (e[d.name].try_cast("bigint") != expected)), f"invalid field {d.name}"))
+            rules.append((is_ev & (json_type(d.name) != "BIGINT"), f"field {d.name} must be a JSON integer"))
         for other in set(catalogue.event_fields()) - set(ev.fields):
             rules.append((is_ev & e[other].isNotNull(), f"unexpected field {other} for {ev.event_type}"))
     return rules
@@ -71,7 +89,7 @@ def parse(kafka_records: DataFrame) -> DataFrame:
         "value", "partition", "offset",
         F.col("timestamp").cast("string").alias("timestamp"),
         F.make_valid_utf8(F.col("value").cast("string")).alias("raw_event"),
-    ).withColumn("e", F.from_json("raw_event", json_schema(),
+    ).withColumn("v", F.try_parse_json("raw_event")).withColumn("e", F.from_json("raw_event", json_schema(),
                                   {"mode": "PERMISSIVE", "columnNameOfCorruptRecord": CORRUPT,
                                    "allowSingleQuotes": "false"}))
     reason = F.lit(None).cast("string")
@@ -125,8 +143,47 @@ def land_batch(batch: DataFrame, batch_id: int) -> None:
                       config.BAD_EVENTS_PATH, batch_id)
     finally:
         batch.unpersist()
-    log.info("batch %d: landed %d events, quarantined %d bad records, in %.1fs",
-             batch_id, landed, bad, time.monotonic() - t0)
+    TOTALS["batches"] += 1
+    TOTALS["landed"] += landed
+    TOTALS["quarantined"] += bad
+    log.info("batch %d: landed %d events, quarantined %d bad records, in %.1fs (since start: %d landed, "
+             "%d quarantined)", batch_id, landed, bad, time.monotonic() - t0, TOTALS["landed"], TOTALS["quarantined"])
+    write_progress(batch_id=batch_id)
+
+
+def write_progress(**extra) -> None:
+    if not config.STREAM_PROGRESS_FILE:
+        return
+    tmp = config.STREAM_PROGRESS_FILE + ".tmp"
+    with open(tmp, "w") as f:
+        json.dump({**TOTALS, **extra, "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}, f)
+    os.replace(tmp, config.STREAM_PROGRESS_FILE)
+
+
+def run_with_restarts(start_query, max_failures: int = config.STREAM_MAX_FAILURES) -> None:
+    """Runs the streaming query and restarts it from its checkpoint when it fails (Kafka,
+    HDFS or the network went away), with a growing pause. It gives up after max_failures
+    failures in a row with no batch landed in between, so a permanent error still stops
+    the job instead of looping for ever."""
+    from pyspark.errors import StreamingQueryException
+
+    failures, batches_at_failure = 0, -1
+    while True:
+        query = start_query()
+        try:
+            query.awaitTermination()
+            return
+        except StreamingQueryException as e:
+            failures = failures + 1 if TOTALS["batches"] == batches_at_failure else 1
+            batches_at_failure = TOTALS["batches"]
+            if failures > max_failures:
+                raise
+            pause = min(2 ** failures, 30)
+            TOTALS["restarts"] += 1
+            write_progress(last_error=str(e).splitlines()[0][:300])
+            log.error("streaming query failed (%s); restarting from the checkpoint in %ds (failure %d of %d "
+                      "in a row)", str(e).splitlines()[0][:300], pause, failures, max_failures)
+            time.sleep(pause)
 
 
 def read_events(spark, starting_offsets: str = "earliest") -> DataFrame:

@@ -3,7 +3,8 @@ and, on demand, the game API and the streaming job.
 
     stackctl.py up [SERVICE|GROUP ...]     start (idempotent) and wait until healthy
     stackctl.py down [SERVICE|GROUP ...]   stop
-    stackctl.py status                     table of service, pid, port and health
+    stackctl.py status                     table of service, pid, port and health, then the
+                                           counters and the stream's lag behind the topic
     stackctl.py run SERVICE|GROUP          run in the foreground, logs to stdout (containers)
     stackctl.py check SERVICE              exit 0 if the service answers its readiness call
     stackctl.py render                     write the config files only
@@ -213,9 +214,13 @@ def kafka_ready() -> bool:
         admin.close()
 
 
-def webhdfs(path: str, op: str = "LISTSTATUS"):
+def webhdfs(path: str, op: str = "LISTSTATUS", raw: bool = False):
     host, port = SETTINGS["NAMENODE_HOST"], SETTINGS["NAMENODE_HTTP_PORT"]
-    return http_json(f"http://{host}:{port}/webhdfs/v1{path}?op={op}&user.name=root")
+    url = f"http://{host}:{port}/webhdfs/v1{path}?op={op}&user.name=root"
+    if raw:  # OPEN redirects to the DataNode, which urllib follows
+        with urllib.request.urlopen(url, timeout=5) as resp:
+            return resp.read()
+    return http_json(url)
 
 
 def namenode_ready() -> bool:
@@ -224,6 +229,13 @@ def namenode_ready() -> bool:
 
 def datanode_ready() -> bool:
     host, port = SETTINGS["NAMENODE_HOST"], SETTINGS["NAMENODE_HTTP_PORT"]
+    dn = http_json(f"http://{SETTINGS['DATANODE_HOST']}:{SETTINGS['DATANODE_HTTP_PORT']}"
+                   "/jmx?qry=Hadoop:service=DataNode,name=DataNodeInfo")["beans"]
+    # The DataNode's own view first: the NameNode still counts a killed DataNode as live
+    # for minutes, so its count alone would call a restarting one ready.
+    actors = json.loads(dn[0]["BPServiceActorInfo"]) if dn else []
+    if not any(a.get("ActorState") == "RUNNING" and a.get("BlockPoolID") for a in actors):
+        return False
     beans = http_json(f"http://{host}:{port}/jmx?qry=Hadoop:service=NameNode,name=FSNamesystemState")["beans"]
     info = http_json(f"http://{host}:{port}/jmx?qry=Hadoop:service=NameNode,name=NameNodeInfo")["beans"]
     # Writable only once the DataNode has registered and the NameNode left safe mode.
@@ -311,7 +323,8 @@ SERVICES = [
     Service("presto", presto_cmd, "PRESTO_PORT", presto_ready, 180, cwd=DATA / "presto"),
     Service("api", api_cmd, "API_PORT", api_ready, 30, cwd=ROOT),
     Service("stream", stream_cmd, "", stream_ready, 180, cwd=ROOT,
-            env={"GAME_EVENTS_READY_FILE": str(RUN / "stream.started")}),
+            env={"GAME_EVENTS_READY_FILE": str(RUN / "stream.started"),
+                 "STREAM_PROGRESS_FILE": str(RUN / "stream-progress.json")}),
 ]
 BY_NAME = {s.name: s for s in SERVICES}
 GROUPS = {
@@ -480,7 +493,72 @@ def status(names: list[str]) -> int:
     print(f"{'SERVICE':<10} {'PID':>7} {'PORT':>6}  {'HEALTH':<9} {'RSS_MiB':>7}")
     for r in rows:
         print(f"{r[0]:<10} {r[1]:>7} {r[2]:>6}  {r[3]:<9} {r[4]:>7}")
+    print()
+    for line in counters():
+        print(line)
     return 0 if all_ok else 1
+
+
+# --- counters: what the API and the stream have done, and how far the stream lags -------
+
+def stream_lag() -> dict:
+    """Per partition: the topic's end offset, the offset up to which the stream has
+    committed batches (read from its checkpoint in HDFS, so this works while the job is
+    down), and the difference."""
+    from kafka import KafkaConsumer, TopicPartition
+
+    from game_events import config
+
+    committed: dict[int, int] = {}
+    try:
+        names = [s["pathSuffix"] for s in webhdfs(f"{config.CHECKPOINT_PATH}/commits")["FileStatuses"]["FileStatus"]]
+        done = max((int(n) for n in names if n.isdigit()), default=None)
+    except urllib.error.HTTPError:  # no checkpoint yet: nothing committed
+        done = None
+    if done is not None:
+        last = webhdfs(f"{config.CHECKPOINT_PATH}/offsets/{done}", op="OPEN", raw=True).decode().splitlines()[-1]
+        committed = {int(p): o for p, o in json.loads(last).get(config.TOPIC, {}).items()}
+    consumer = KafkaConsumer(bootstrap_servers=config.KAFKA_BOOTSTRAP, request_timeout_ms=5000)
+    try:
+        parts = consumer.partitions_for_topic(config.TOPIC) or set()
+        ends = consumer.end_offsets([TopicPartition(config.TOPIC, p) for p in parts]) if parts else {}
+    finally:
+        consumer.close()
+    return {tp.partition: {"end": end, "committed": committed.get(tp.partition, 0),
+                           "lag": end - committed.get(tp.partition, 0)} for tp, end in sorted(ends.items())}
+
+
+def counters() -> list[str]:
+    """Lines for `status`: each counter, or why it cannot be read."""
+    from game_events import config
+
+    lines = []
+    try:
+        h = http_json(f"http://127.0.0.1:{SETTINGS['API_PORT']}/health")
+    except urllib.error.HTTPError as e:  # 503: degraded, with the same body
+        h = json.loads(e.read() or b"{}")
+    except OSError:
+        h = None
+    if h:
+        c = h["counters"]
+        lines.append(f"api     accepted {c['accepted']}, rejected {c['rejected']}, 503 {c['unavailable']}; "
+                     f"kafka {h['kafka']}")
+    else:
+        lines.append("api     not running")
+    progress = RUN / "stream-progress.json"
+    if running_pid(BY_NAME["stream"]) and progress.exists():
+        p = json.loads(progress.read_text())
+        lines.append(f"stream  {p['batches']} batches, landed {p['landed']}, quarantined {p['quarantined']}, "
+                     f"restarts {p['restarts']} since the job started (last update {p['time']})")
+    else:
+        lines.append("stream  not running, or no batch yet")
+    try:
+        for part, o in stream_lag().items():
+            lines.append(f"lag     topic {config.TOPIC} partition {part}: end offset {o['end']}, stream committed "
+                         f"{o['committed']}, {o['lag']} records behind")
+    except Exception as e:  # Kafka or HDFS down: say so, the table above shows which
+        lines.append(f"lag     unknown ({type(e).__name__}: {str(e)[:120]})")
+    return lines
 
 
 def run_foreground(services: list[Service]) -> int:
