@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from urllib.parse import unquote_to_bytes
 
 from flask import Flask, Response, current_app, jsonify, request
@@ -30,12 +31,19 @@ class KafkaUnavailable(Exception):
 
 
 class EventLog:
-    """A lazily connected, thread-safe Kafka producer with bounded waits."""
+    """A lazily connected, thread-safe Kafka producer with bounded waits.
+
+    A producer whose send fails is replaced by a fresh one: kafka-python 3.0.12 resets its
+    producer id when a batch expires during a broker outage but never asks for a new one,
+    and then waits for ever (the fault tests caught it). A fresh producer asks again.
+    """
 
     def __init__(self, bootstrap: str, ack_timeout_s: float):
         self.bootstrap, self.ack_timeout_s = bootstrap, ack_timeout_s
         self._producer = None
-        self._lock = threading.Lock()
+        self._connecting = False
+        self._retry_at, self._last_error = 0.0, ""
+        self._cond = threading.Condition()
         self.counters = {"accepted": 0, "rejected": 0, "unavailable": 0}
         self._count_lock = threading.Lock()
 
@@ -44,37 +52,74 @@ class EventLog:
             self.counters[what] += 1
 
     def producer(self):
+        """The current producer; connects one if there is none. While one request connects,
+        the others wait for it (within the ack timeout); after a failed attempt, requests
+        get KafkaUnavailable at once for a second instead of each trying again."""
+        with self._cond:
+            deadline = time.monotonic() + self.ack_timeout_s
+            while self._producer is None and self._connecting:
+                if not self._cond.wait(max(0.0, deadline - time.monotonic())):
+                    raise KafkaUnavailable("timed out waiting for the connection to Kafka")
+            if self._producer is not None:
+                return self._producer
+            if time.monotonic() < self._retry_at:
+                raise KafkaUnavailable(self._last_error)
+            self._connecting = True
+        producer, error = None, ""
+        try:
+            producer = self._connect()
+        except Exception as e:  # NoBrokersAvailable and friends: Kafka is not there
+            error = f"{type(e).__name__}: {e}"
+        with self._cond:
+            self._connecting = False
+            self._producer = producer
+            if producer is None:
+                self._retry_at, self._last_error = time.monotonic() + 1.0, error
+            self._cond.notify_all()
+        if producer is None:
+            raise KafkaUnavailable(error)
+        return producer
+
+    def _connect(self):
         from kafka import KafkaProducer
 
-        with self._lock:
-            if self._producer is None:
-                timeout_ms = int(self.ack_timeout_s * 1000)
-                self._producer = KafkaProducer(
-                    bootstrap_servers=self.bootstrap,
-                    acks="all",
-                    enable_idempotence=True,
-                    linger_ms=2,
-                    # Every wait is bounded, so a request never hangs on a dead broker.
-                    bootstrap_timeout_ms=timeout_ms,
-                    max_block_ms=timeout_ms,
-                    request_timeout_ms=timeout_ms,
-                    delivery_timeout_ms=timeout_ms + 1000,
-                    reconnect_backoff_max_ms=1000,
-                )
-            return self._producer
+        timeout_ms = int(self.ack_timeout_s * 1000)
+        return KafkaProducer(
+            bootstrap_servers=self.bootstrap,
+            acks="all",
+            enable_idempotence=True,
+            linger_ms=2,
+            # Every wait is bounded, so a request never hangs on a dead broker.
+            bootstrap_timeout_ms=timeout_ms,
+            max_block_ms=timeout_ms,
+            request_timeout_ms=timeout_ms,
+            delivery_timeout_ms=timeout_ms + 1000,
+            reconnect_backoff_max_ms=1000,
+        )
+
+    def _discard(self, producer) -> None:
+        with self._cond:
+            if self._producer is not producer:
+                return  # another request replaced it already
+            self._producer = None
+        # Closing waits for the network thread; the request that failed should not.
+        threading.Thread(target=lambda: producer.close(timeout=0), daemon=True).start()
 
     def send(self, topic: str, event: dict) -> None:
         from kafka.errors import KafkaError
 
+        value = json.dumps(event, separators=(",", ":")).encode()
+        producer = self.producer()
         try:
-            value = json.dumps(event, separators=(",", ":")).encode()
-            self.producer().send(topic, value).get(timeout=self.ack_timeout_s + 2)
+            producer.send(topic, value).get(timeout=self.ack_timeout_s + 2)
         except (KafkaError, OSError) as e:
+            self._discard(producer)
             raise KafkaUnavailable(str(e) or type(e).__name__) from e
 
     def reachable(self) -> bool:
         try:
-            return bool(self.producer().bootstrap_connected() or self.producer().partitions_for(config.TOPIC))
+            producer = self.producer()
+            return bool(producer.bootstrap_connected() or producer.partitions_for(config.TOPIC))
         except Exception:
             return False
 
