@@ -409,7 +409,7 @@ def service_env(svc: Service) -> dict:
 
 
 def start(svc: Service) -> None:
-    pid = running_pid(svc)
+    pid, proc = running_pid(svc), None
     if pid is None:
         if svc.port_key and not port_free(SETTINGS[svc.port_key]):
             raise StackError(f"port {SETTINGS[svc.port_key]} ({svc.port_key}) for {svc.name} is already "
@@ -437,7 +437,9 @@ def start(svc: Service) -> None:
         print(f"  {svc.name:<10} started (pid {pid})", flush=True)
     t0 = time.monotonic()
     while (why := probe(svc)) is not None:
-        if running_pid(svc) is None:
+        # Our own child is watched with poll(): until it has exec'd, /proc still shows
+        # this process's environment, which running_pid() would take for a stale pid.
+        if (proc.poll() is not None) if proc else running_pid(svc) is None:
             raise StackError(f"{svc.name} exited during start-up; see its log: {logfile(svc)}")
         if time.monotonic() - t0 > svc.timeout:
             raise StackError(f"{svc.name} was not ready within {svc.timeout}s ({why}); "

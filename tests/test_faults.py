@@ -197,11 +197,11 @@ class Watcher(threading.Thread):
         super().__init__(daemon=True)
         self.tag, self.polls, self.violations = tag, 0, []
         self.files: dict[str, int] = {}
-        self._stop = threading.Event()
+        self._done = threading.Event()
 
     def run(self):
         where = f"where user like '%-{self.tag}'"
-        while not self._stop.is_set():
+        while not self._done.is_set():
             try:
                 files = dict(presto_rows(f'select "$path", count(*) from hive_events {where} group by 1'))
                 ((rows, users),) = presto_rows(f"select count(*), count(distinct user) from hive_events {where}")
@@ -224,7 +224,7 @@ class Watcher(threading.Thread):
         return self
 
     def __exit__(self, *exc):
-        self._stop.set()
+        self._done.set()
         self.join(30)
 
 
