@@ -12,7 +12,7 @@ import time
 from urllib.parse import unquote_to_bytes
 
 from flask import Flask, Response, current_app, jsonify, request
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from game_events import catalogue, config
 
@@ -185,6 +185,8 @@ def validate(event: catalogue.Event, values: dict[str, str]) -> dict[str, str]:
 
 def make_view(event: catalogue.Event):
     def view():
+        if request.method != "GET":  # Flask adds HEAD to GET routes; a HEAD must not log an event
+            raise MethodNotAllowed(valid_methods=["GET"])
         # Only the three catalogue headers are copied, and copied first, so no header can
         # overwrite a field of the event (the seed merged every header into it).
         body = {**header_values(), **event.build(validate(event, query_values()))}
@@ -251,6 +253,7 @@ def create_app(event_log: EventLog | None = None) -> Flask:
 
     @app.errorhandler(HTTPException)
     def http_error(e: HTTPException):
-        return error(e.code or 500, e.description or e.name)
+        allow = {"Allow": ", ".join(e.valid_methods)} if isinstance(e, MethodNotAllowed) and e.valid_methods else {}
+        return error(e.code or 500, e.description or e.name, **allow)
 
     return app

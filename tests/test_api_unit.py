@@ -83,3 +83,9 @@ def test_openapi_is_served_and_the_repository_copy_is_current(client):
     committed = (Path(__file__).resolve().parent.parent / "openapi.json").read_text()
     assert committed == openapi.render(), "openapi.json is stale: run make openapi"
     assert set(served.json["paths"]) == {e.route for e in catalogue.EVENTS.values()} | {"/health"}
+
+
+def test_head_is_refused_so_it_cannot_log_an_event(client):
+    # Flask serves HEAD on every GET route; a monitoring probe must not create events.
+    resp = client.head("/get_paid?user=a&amount=1")
+    assert resp.status_code == 405 and resp.headers["Allow"] == "GET"
