@@ -165,6 +165,17 @@ def datanode_cmd() -> list[str]:
     return hadoop_java("org.apache.hadoop.hdfs.server.datanode.DataNode", "256m")
 
 
+def metastore_launcher() -> Path:
+    """Compiles stack/java/BoundMetastore.java against pyspark's Hive jars, once."""
+    src = STACK / "java" / "BoundMetastore.java"
+    out = DATA / "metastore" / "launcher"
+    if not (out / "BoundMetastore.class").exists() or (out / "BoundMetastore.class").stat().st_mtime < src.stat().st_mtime:
+        out.mkdir(parents=True, exist_ok=True)
+        subprocess.run([str(JAVA_HOME / "bin" / "javac"), "-nowarn", "-cp", f"{pyspark_jars()}/*", "-d", str(out),
+                        str(src)], check=True, capture_output=True)
+    return out
+
+
 def metastore_cmd() -> list[str]:
     (DATA / "metastore").mkdir(parents=True, exist_ok=True)
     return [java(), "-Xmx512m",
@@ -172,15 +183,16 @@ def metastore_cmd() -> list[str]:
             "-Dlog4j2.contextSelector=org.apache.logging.log4j.core.selector.ClassLoaderContextSelector",
             f"-Dlog4j2.configurationFile={CONF / 'hive' / 'log4j2.properties'}",
             f"-Dderby.stream.error.file={DATA / 'metastore' / 'derby.log'}",
-            "-cp", cp(CONF / "hive", CONF / "hadoop", f"{pyspark_jars()}/*"),
-            "org.apache.hadoop.hive.metastore.HiveMetaStore", "-p", SETTINGS["METASTORE_PORT"]]
+            "-cp", cp(metastore_launcher(), CONF / "hive", CONF / "hadoop", f"{pyspark_jars()}/*"),
+            "BoundMetastore", SETTINGS["BIND_HOST"], SETTINGS["METASTORE_PORT"]]
 
 
 def presto_cmd() -> list[str]:
     home = Path(SETTINGS["PRESTO_HOME"])
     need_install(home / ".complete")
     (DATA / "presto").mkdir(parents=True, exist_ok=True)
-    jvm = [ln.strip() for ln in (CONF / "presto" / "jvm.config").read_text().splitlines() if ln.strip()]
+    jvm = [ln.strip() for ln in (CONF / "presto" / "jvm.config").read_text().splitlines()
+           if ln.strip() and not ln.startswith("#")]
     return [java(), "-cp", f"{home}/lib/*", *jvm, f"-Dconfig={CONF / 'presto' / 'config.properties'}",
             f"-Dlog.levels-file={CONF / 'presto' / 'log.properties'}",
             "com.facebook.presto.server.PrestoServer"]
