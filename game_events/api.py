@@ -12,7 +12,7 @@ import time
 from urllib.parse import unquote_to_bytes
 
 from flask import Flask, Response, current_app, jsonify, request
-from werkzeug.exceptions import HTTPException, MethodNotAllowed
+from werkzeug.exceptions import BadHost, HTTPException, MethodNotAllowed
 
 from game_events import catalogue, config
 
@@ -145,7 +145,9 @@ def query_values() -> dict[str, str]:
     values: dict[str, str] = {}
     for pair in filter(None, raw.split(b"&")):
         k, _, v = pair.partition(b"=")
-        name = _text(unquote_to_bytes(k.replace(b"+", b" ")), "parameter name")
+        name = _text(unquote_to_bytes(k.replace(b"+", b" ")), "query")
+        if not name:
+            raise BadRequest("query", "a query parameter has no name")
         v = unquote_to_bytes(v.replace(b"+", b" "))
         if name in values:
             raise BadRequest(name, f"{name} given more than once")
@@ -250,6 +252,11 @@ def create_app(event_log: EventLog | None = None) -> Flask:
     def not_found(e):
         return error(404, f"no such route: {request.path[:100]}; routes: "
                      + ", ".join(ev.route for ev in catalogue.EVENTS.values()))
+
+    @app.errorhandler(BadHost)
+    def bad_host(e: BadHost):
+        app.extensions["event_log"].count("rejected")
+        return error(400, "the Host header is not a valid host name", "Host")
 
     @app.errorhandler(HTTPException)
     def http_error(e: HTTPException):

@@ -89,3 +89,14 @@ def test_head_is_refused_so_it_cannot_log_an_event(client):
     # Flask serves HEAD on every GET route; a monitoring probe must not create events.
     resp = client.head("/get_paid?user=a&amount=1")
     assert resp.status_code == 405 and resp.headers["Allow"] == "GET"
+
+
+@pytest.mark.parametrize("url", ["/get_paid?=5&user=a&amount=1", "/get_paid?user=a&amount=1&%ff=1"])
+def test_a_nameless_or_undecodable_parameter_name_is_400(client, url):
+    resp = client.get(url)
+    assert resp.status_code == 400 and resp.get_json()["field"] == "query"
+
+
+def test_an_invalid_host_header_is_400_naming_it(client):
+    resp = client.get("/get_paid?user=a&amount=1", headers={"Host": "."})
+    assert resp.status_code == 400 and resp.get_json()["field"] == "Host"
