@@ -352,13 +352,16 @@ def merge(hdfs: Hdfs, table_path: str, group: list[dict]) -> int:
 
 
 def compact(table_path: str, older_than_s: float, target_bytes: int = 128 * 1024 * 1024,
-            checkpoint: str = config.CHECKPOINT_PATH, hdfs: Hdfs | None = None) -> Result:
+            checkpoint: str | None = config.CHECKPOINT_PATH, hdfs: Hdfs | None = None) -> Result:
+    """Merges table_path's files; checkpoint=None for a table no stream writes to (every
+    batch file is then complete and never replayed)."""
     hdfs = hdfs or Hdfs()
     for s in hdfs.list(table_path):  # leftovers of a run that crashed
         if s["pathSuffix"].startswith(".compact-"):
             hdfs.delete(f"{table_path}/{s['pathSuffix']}")
     statuses = [s for s in hdfs.list(table_path) if s["type"] == "FILE" and not s["pathSuffix"].startswith((".", "_"))]
-    groups = select(statuses, last_committed_batch(hdfs, checkpoint), time.time() * 1000 - older_than_s * 1000,
+    committed = last_committed_batch(hdfs, checkpoint) if checkpoint else float("inf")
+    groups = select(statuses, committed, time.time() * 1000 - older_than_s * 1000,
                     target_bytes)
     rows = 0
     for group in groups:
