@@ -56,3 +56,11 @@ openapi: .venv/.installed
 OLDER_THAN ?= 1h
 compact: .venv/.installed
 	$(PY) compact_events.py --older-than $(OLDER_THAN)
+
+# Benchmarks of issue 7 (bench/): full sizes write BENCHMARKS.md (tens of minutes on a
+# quiet machine); the smoke sizes check that the scripts work, in a few minutes.
+bench: .venv/.installed
+	$(PY) -m bench.run
+
+bench-smoke: .venv/.installed
+	$(PY) -m bench.run --smoke
