@@ -31,7 +31,9 @@ def run(requests: int, size: int, concurrency: int) -> dict:
         path = Path(d) / "body.json"
         path.write_text(json.dumps(body(user, size)))
         start, cpu0 = common.end_offset(config.TOPIC), common.cpu_seconds(common.service_pid("api"))
-        r = common.ab(f"{common.API}/events", requests, concurrency, body=path)
+        with common.Profile(common.service_pid("api"), "batch-api") as prof:
+            r = common.ab(f"{common.API}/events", requests, concurrency, body=path)
+    r["profile"] = prof.summary()
     r["cpu_ms_per_event"] = round((common.cpu_seconds(common.service_pid("api")) - cpu0) * 1000
                                   / max(1, requests * size), 4)
     r.update(events_per_request=size, events_per_s=round(r["requests_per_s"] * size * r["ok_2xx"] / requests, 1),

@@ -103,6 +103,54 @@ def count_on_topic(topic: str, start: int, marker: str) -> int:
     return n
 
 
+class Profile:
+    """py-spy (a pinned bench dependency) sampling a process tree while a block runs; the
+    summary is the functions where most samples were taken, for BENCHMARKS.md."""
+
+    def __init__(self, pid: int, name: str):
+        self.pid, self.path = pid, OUT / f"{name}.collapsed"
+        self.proc = None
+
+    def __enter__(self):
+        exe = stackctl.VENV / "bin" / "py-spy"
+        if exe.exists():
+            OUT.mkdir(parents=True, exist_ok=True)
+            self.proc = subprocess.Popen([str(exe), "record", "--pid", str(self.pid), "--subprocesses", "--rate", "100",
+                                          "--format", "raw", "--output", str(self.path), "--nonblocking"],
+                                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            time.sleep(1)
+        return self
+
+    def __exit__(self, *exc):
+        if self.proc:
+            self.proc.send_signal(2)  # SIGINT: py-spy writes its output and exits
+            self.proc.wait(60)
+
+    def summary(self, top: int = 8) -> dict | None:
+        """{"samples": n, "self": [[function, % of samples]...], "total": [...]} or None."""
+        if not self.path.exists():
+            return None
+        own, incl, n = {}, {}, 0
+        for line in self.path.read_text().splitlines():
+            stack, _, count = line.rpartition(" ")
+            # "function (path:line)" -> "function (path)"; process and thread frames dropped
+            frames = [re.sub(r":\d+\)$", ")", f) for f in stack.split(";")
+                      if not f.startswith(("process ", "thread "))]
+            if not frames or not count.isdigit():
+                continue
+            c = int(count)
+            n += c
+            own[frames[-1]] = own.get(frames[-1], 0) + c
+            for f in set(frames):
+                if re.search(r"\((game_events|kafka)/", f):  # where our code and the producer spend it
+                    incl[f] = incl.get(f, 0) + c
+
+        def best(d):
+            return [[f, round(100 * c / n, 1)] for f, c in sorted(d.items(), key=lambda kv: -kv[1])[:top]]
+
+        return {"samples": n, "self": best(own), "total": best(incl)} if n else None
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

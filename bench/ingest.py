@@ -40,7 +40,9 @@ def run(requests: int, concurrency: list[int]) -> dict:
         for c in concurrency:
             user = f"ingest-{run_tag}-c{c}"
             path = f"/purchase_a_sword?user={user}&type=gold"
-            ours = measure(common.API + path, ours_pid, requests, c, config.TOPIC, user)
+            with common.Profile(ours_pid, f"ingest-api-c{c}") as prof:
+                ours = measure(common.API + path, ours_pid, requests, c, config.TOPIC, user)
+            ours["profile"] = prof.summary()
             # The baseline's producer sends in the background; give it a second before counting.
             base = measure(f"http://127.0.0.1:{port}{path}", seed.pid, requests, c, topic, user, settle_s=1)
             rows.append({"concurrency": c, "ours": ours, "seed": base,

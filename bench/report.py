@@ -27,6 +27,14 @@ def table(header: list[str], rows: list[list]) -> list[str]:
            ["| " + " | ".join("" if v is None else str(v) for v in r) + " |" for r in rows]
 
 
+def profile(title: str, prof: dict | None) -> list[str]:
+    if not prof:
+        return []
+    md = ["", f"{title} (py-spy, {prof['samples']} samples): where the samples were taken, as % of all.", ""]
+    return md + table(["function, own time", "%", "function, with what it calls", "%"],
+                      [[a[0], a[1], b[0], b[1]] for a, b in zip(prof["self"], prof["total"])])
+
+
 def verdict(ok: bool | None) -> str:
     return "n/a" if ok is None else ("met" if ok else "**missed**")
 
@@ -56,6 +64,7 @@ def render(out: Path, scale: str, seconds: float) -> str:
                       x["ours"]["cpu_ms_per_request"], x["seed"]["cpu_ms_per_request"],
                       f"{x['ours']['in_kafka']}/{x['ours']['ok_2xx']} ({x['ours']['durable_pct']}%)",
                       f"{x['seed']['in_kafka']}/{x['seed']['ok_2xx']} ({x['seed']['durable_pct']}%)"] for x in runs])
+        md += profile(f"Our API at concurrency {runs[-1]['concurrency']}", runs[-1]["ours"].get("profile"))
         c32 = next((x for x in runs if x["concurrency"] == 32), None)
         targets.append(("ingest ≥ 3× the baseline's req/s at concurrency 32, every event durable",
                         f"{c32['ratio_rps']}×, {c32['ours']['durable_pct']}% durable" if c32 else "not run at 32",
@@ -68,6 +77,7 @@ def render(out: Path, scale: str, seconds: float) -> str:
         md += table(["events/s", "requests/s", "p50/p99 ms", "CPU ms/event", "events answered 2xx", "in Kafka"],
                     [[b["events_per_s"], b["requests_per_s"], f"{b['p50_ms']:.0f}/{b['p99_ms']:.0f}",
                       b["cpu_ms_per_event"], b["events_2xx"], b["in_kafka"]]])
+        md += profile("Our API under the batch load", b.get("profile"))
         targets.append(("batch endpoint ≥ 50,000 events/s", f"{b['events_per_s']:,.0f} events/s",
                         b["events_per_s"] >= 50000))
     if "drain" in r:
