@@ -78,6 +78,12 @@ def render(out: Path, scale: str, seconds: float) -> str:
                     [[b["events_per_s"], b["requests_per_s"], f"{b['p50_ms']:.0f}/{b['p99_ms']:.0f}",
                       b["cpu_ms_per_event"], b["events_2xx"], b["in_kafka"]]])
         md += profile("Our API under the batch load", b.get("profile"))
+    if "producer" in r:
+        k = r["producer"]
+        md += ["", "The Kafka client's own ceiling (`bench/producer.py`): kafka-python's producer with the API's "
+               f"settings, {k['events']:,} events in rounds of 1000, every acknowledgement awaited, no HTTP: "
+               f"**{k['events_per_s']:,.0f} events/s**, {k['cpu_ms_per_event']} ms CPU per event "
+               f"({k['in_kafka']:,} in Kafka)."]
         targets.append(("batch endpoint ≥ 50,000 events/s", f"{b['events_per_s']:,.0f} events/s",
                         b["events_per_s"] >= 50000))
     if "drain" in r:

@@ -12,16 +12,18 @@ import argparse
 import subprocess
 import time
 
-from bench import batch, common, drain, freshness, ingest, query, report
+from bench import batch, common, drain, freshness, ingest, producer, query, report
 
 SIZES = {
     "full": {"ingest": {"requests": 20000, "concurrency": [1, 8, 32]},
              "batch": {"requests": 200, "size": 1000, "concurrency": 4},
+             "producer": {"events": 200000},
              "drain": {"events": 1_000_000},
              "freshness": {"seconds": 120, "rate": 50},
              "query": {"events": [1_000_000, 10_000_000], "per_file": 10000, "repeat": 3}},
     "smoke": {"ingest": {"requests": 100, "concurrency": [1, 4]},
               "batch": {"requests": 5, "size": 50, "concurrency": 2},
+              "producer": {"events": 2000},
               "drain": {"events": 1000},
               "freshness": {"seconds": 12, "rate": 2},
               "query": {"events": [5000], "per_file": 500, "repeat": 1}},
@@ -53,6 +55,7 @@ def main():
     pipeline()
     ingest.run(**s["ingest"])
     batch.run(**s["batch"])
+    producer.run(**s["producer"])
     drain.run(**s["drain"])
     freshness.run(**s["freshness"])
     query.run(**s["query"])

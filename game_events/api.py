@@ -55,6 +55,8 @@ class EventLog:
                     acks="all",
                     enable_idempotence=True,
                     linger_ms=2,
+                    # A whole POST /events (1000 events of ~200 bytes) fits one record batch.
+                    batch_size=256 * 1024,
                     # Every wait is bounded, so a request never hangs on a dead broker.
                     bootstrap_timeout_ms=timeout_ms,
                     max_block_ms=timeout_ms,

@@ -17,7 +17,8 @@ def test_bench_smoke_produces_sane_figures(pipeline):
         old.unlink()
     run(ROOT / ".venv" / "bin" / "python", "-m", "bench.run", "--smoke", timeout=1800)
     r = {p.stem: json.loads(p.read_text()) for p in out.glob("*.json")}
-    assert set(r) == {"ingest", "batch", "drain", "freshness", "query"}
+    assert set(r) == {"ingest", "batch", "producer", "drain", "freshness", "query"}
+    assert r["producer"]["in_kafka"] == r["producer"]["events"] and r["producer"]["events_per_s"] > 0
 
     for x in r["ingest"]["runs"]:
         ours, seed = x["ours"], x["seed"]
