@@ -57,7 +57,7 @@ def test_a_repeated_key_is_400_naming_index_and_field(client):
     (b"", 400), (b"{}", 400), (b"[]", 400), (b"not json", 400), (b"[NaN]", 400), (b'["\xff"]', 400),
     (json.dumps([GOOD] * (MAX_BATCH_EVENTS + 1)).encode(), 413),
     (b"[" + b" " * MAX_BATCH_BYTES + b"]", 413),
-])
+], ids=["empty", "object", "no events", "not json", "NaN", "invalid UTF-8", "too many events", "too long"])
 def test_a_bad_body_is_refused(client, body, status):
     resp = client.post("/events", data=body, content_type="application/json")
     assert resp.status_code == status, resp.data
