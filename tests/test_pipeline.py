@@ -34,7 +34,7 @@ def test_describe_hive_events_is_the_seeds_table(pipeline):
 
 
 def test_generate_events_lands_exactly_what_was_sent(pipeline, tag):
-    res = run("bash", ROOT / "generate_events.sh", env={"TAG": tag, "PATH": "/usr/bin:/bin"})
+    res = run("bash", ROOT / "generate_events.sh", env={"TAG": tag, "PATH": "/usr/bin:/bin", "API_URL": API})
     answered = time.monotonic()
     sent = list(sent_by_generate_events(res.stdout))
     assert len(sent) >= 10 and all(n > 0 for *_, n in sent), res.stdout
