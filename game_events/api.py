@@ -1,4 +1,5 @@
-"""The game API: one GET route per event of the catalogue, each logging its event to Kafka.
+"""The game API: one GET route per event of the catalogue, each logging its event to Kafka,
+and POST /events for many events in one request.
 
 A reply is 2xx only after Kafka has acknowledged the event (acks=all). Bad input gets a
 400 whose JSON names the field and never reaches Kafka; a Kafka that cannot take the
