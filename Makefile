@@ -4,7 +4,7 @@ STACK   := $(PY) stack/stackctl.py
 SERVICES ?= infra
 S       ?= kafka
 
-.PHONY: install up down status logs reset api stream demo test test-quick report openapi
+.PHONY: install up down status logs reset api stream demo test test-quick report openapi compact bench bench-smoke
 
 .venv/.installed: pyproject.toml stack/versions.env stack/pom.xml stack/install.sh
 	bash stack/install.sh
@@ -51,3 +51,16 @@ report: .venv/.installed
 
 openapi: .venv/.installed
 	$(PY) -m game_events.openapi > openapi.json
+
+# Merges landed files older than OLDER_THAN (default 1h) into large ones; see compact_events.py.
+OLDER_THAN ?= 1h
+compact: .venv/.installed
+	$(PY) compact_events.py --older-than $(OLDER_THAN)
+
+# Benchmarks of issue 7 (bench/): full sizes write BENCHMARKS.md (tens of minutes on a
+# quiet machine); the smoke sizes check that the scripts work, in a few minutes.
+bench: .venv/.installed
+	$(PY) -m bench.run
+
+bench-smoke: .venv/.installed
+	$(PY) -m bench.run --smoke

@@ -9,7 +9,7 @@
 #
 # TAG=<text> appends "-<text>" to every user name, so that a run can be told apart.
 set -euo pipefail
-API_URL=${API_URL:-http://127.0.0.1:5000}
+API_URL=${API_URL:-http://127.0.0.1:${API_PORT:-5000}}
 [ "${VIA:-}" = compose ] && API_URL=${API_URL_IN_COMPOSE:-http://localhost:5000}
 tag=${TAG:+-$TAG}
 

@@ -1,4 +1,5 @@
-"""The game API: one GET route per event of the catalogue, each logging its event to Kafka.
+"""The game API: one GET route per event of the catalogue, each logging its event to Kafka,
+and POST /events for many events in one request.
 
 A reply is 2xx only after Kafka has acknowledged the event (acks=all). Bad input gets a
 400 whose JSON names the field and never reaches Kafka; a Kafka that cannot take the
@@ -89,6 +90,8 @@ class EventLog:
             acks="all",
             enable_idempotence=True,
             linger_ms=2,
+            # A whole POST /events (1000 events of ~200 bytes) fits one record batch.
+            batch_size=256 * 1024,
             # Every wait is bounded, so a request never hangs on a dead broker.
             bootstrap_timeout_ms=timeout_ms,
             max_block_ms=timeout_ms,
@@ -217,6 +220,7 @@ def create_app(event_log: EventLog | None = None) -> Flask:
 
     for event in catalogue.EVENTS.values():
         app.add_url_rule(event.route, view_func=make_view(event), methods=["GET"])
+    add_batch_route(app)
 
     @app.get("/openapi.json")
     def openapi_document():
@@ -233,8 +237,9 @@ def create_app(event_log: EventLog | None = None) -> Flask:
 
     @app.before_request
     def bounded_request():
-        if request.content_length and request.content_length > MAX_BODY_BYTES:
-            raise BadRequest("body", f"request body over {MAX_BODY_BYTES} bytes", 413)
+        limit = MAX_BATCH_BYTES if request.path == BATCH_ROUTE else MAX_BODY_BYTES
+        if request.content_length and request.content_length > limit:
+            raise BadRequest("body", f"request body over {limit} bytes", 413)
 
     @app.errorhandler(BadRequest)
     def bad_request(e: BadRequest):
@@ -264,3 +269,137 @@ def create_app(event_log: EventLog | None = None) -> Flask:
         return error(e.code or 500, e.description or e.name, **allow)
 
     return app
+
+
+# --- POST /events: many events in one request ---------------------------------------------
+
+BATCH_ROUTE = "/events"
+MAX_BATCH_EVENTS = 1000
+MAX_BATCH_BYTES = 1024 * 1024
+
+
+class BatchBadRequest(BadRequest):
+    """A bad element of a batch: the reply names its index as well as the field."""
+
+    def __init__(self, index: int | None, field: str, message: str, status: int = 400):
+        super().__init__(field, message, status)
+        self.index = index
+
+
+class _Object(dict):
+    """A decoded JSON object that remembers a key it was given twice (json keeps the last)."""
+
+    repeated: str | None = None
+
+
+def _strict_object(pairs: list) -> dict:
+    obj = _Object(pairs)
+    if len(obj) != len(pairs):
+        keys = [k for k, _ in pairs]
+        obj.repeated = next(k for k in keys if keys.count(k) > 1)
+    return obj
+
+
+def _no_constant(name: str):
+    raise BatchBadRequest(None, "body", f"{name} is not valid JSON")
+
+
+def batch_items() -> list:
+    """The request body as a JSON array, decoded strictly: invalid UTF-8, NaN, a repeated
+    key or more than MAX_BATCH_EVENTS elements is an error."""
+    request.max_content_length = MAX_BATCH_BYTES  # also bounds a chunked body
+    raw = request.get_data(cache=False)
+    try:
+        items = json.loads(_text(raw, "body"), object_pairs_hook=_strict_object, parse_constant=_no_constant)
+    except json.JSONDecodeError as e:
+        raise BatchBadRequest(None, "body", f"body is not valid JSON: {e.msg} at character {e.pos}")
+    if not isinstance(items, list) or not items:
+        raise BatchBadRequest(None, "body", "body must be a non-empty JSON array of events")
+    if len(items) > MAX_BATCH_EVENTS:
+        raise BatchBadRequest(None, "body", f"over {MAX_BATCH_EVENTS} events in one request", 413)
+    return items
+
+
+def batch_event(index: int, item, headers: dict) -> dict:
+    """One element, {"event_type": <catalogue key>, <parameter>: <value>, ...}, checked with
+    the GET routes' rules; the server sets the derived fields and the headers, as there."""
+    if not isinstance(item, dict):
+        raise BatchBadRequest(index, "event_type", "each event must be a JSON object")
+    if getattr(item, "repeated", None):
+        raise BatchBadRequest(index, item.repeated, f"{item.repeated} given more than once")
+    event = catalogue.EVENTS.get(item.get("event_type")) if isinstance(item.get("event_type"), str) else None
+    if event is None:
+        raise BatchBadRequest(index, "event_type", "event_type must be one of " + ", ".join(catalogue.EVENTS))
+    names = {p.name: p for p in event.params}
+    values: dict[str, str] = {}
+    for name, value in item.items():
+        if name == "event_type":
+            continue
+        if name not in names:
+            raise BatchBadRequest(index, name, f"{name} is not a field a client sends for {event.event_type}")
+        # Coins may be a JSON integer; everything else is text, as in a query string.
+        if names[name].kind == "coins" and type(value) is int:
+            value = str(value)
+        if not isinstance(value, str):
+            raise BatchBadRequest(index, name, f"{name} must be a whole number of coins from 0 to "
+                                  f"{catalogue.MAX_COINS}" if names[name].kind == "coins" else f"{name} must be a string")
+        values[name] = value
+    try:
+        return {**headers, **event.build(validate(event, values))}
+    except BadRequest as e:
+        raise BatchBadRequest(index, e.field, e.message) from None
+
+
+def send_all(log: EventLog, topic: str, events: list[dict]) -> list[int]:
+    """Sends every event, then waits (bounded) for Kafka's acknowledgements; returns the
+    indices that Kafka confirmed it stored."""
+    from kafka.errors import KafkaError
+
+    futures = []
+    try:
+        producer = log.producer()
+        for event in events:
+            futures.append(producer.send(topic, json.dumps(event, separators=(",", ":")).encode()))
+    except (KafkaError, OSError) as e:  # the rest were never handed to the producer
+        current_app.logger.warning("kafka refused event %d of a batch: %s", len(futures), e)
+    deadline = time.monotonic() + log.ack_timeout_s + 2
+    stored = []
+    for i, future in enumerate(futures):
+        try:
+            future.get(timeout=max(0.0, deadline - time.monotonic()))
+            stored.append(i)
+        except (KafkaError, OSError):
+            pass
+    if len(stored) < len(events):
+        log._discard(producer)  # as for a single event: a producer that failed is replaced
+    return stored
+
+
+def post_events():
+    headers = header_values()
+    events = [batch_event(i, item, headers) for i, item in enumerate(batch_items())]
+    log = current_app.extensions["event_log"]
+    stored = send_all(log, config.TOPIC, events)
+    for _ in stored:
+        log.count("accepted")
+    if len(stored) == len(events):
+        return jsonify(stored=len(stored))
+    log.count("unavailable")
+    # Indices in `retry` were not confirmed: Kafka may still hold some of them, so resending
+    # them is at least once, as for a single GET that got a 503.
+    resp = jsonify(error=f"the event log (Kafka) confirmed {len(stored)} of {len(events)} events; "
+                         "send the events at the indices in `retry` again",
+                   stored=stored, retry=sorted(set(range(len(events))) - set(stored)))
+    resp.status_code = 503
+    resp.headers["Retry-After"] = "5"
+    return resp
+
+
+def add_batch_route(app: Flask) -> None:
+    app.add_url_rule(BATCH_ROUTE, view_func=post_events, methods=["POST"])
+
+    @app.errorhandler(BatchBadRequest)
+    def batch_bad_request(e: BatchBadRequest):
+        app.extensions["event_log"].count("rejected")
+        body = {"error": e.message, "field": e.field, **({} if e.index is None else {"index": e.index})}
+        return jsonify(body), e.status

@@ -10,6 +10,8 @@ def _env(name: str, default: str) -> str:
 
 KAFKA_BOOTSTRAP = _env("KAFKA_BOOTSTRAP", f"{_env('KAFKA_HOST', '127.0.0.1')}:{_env('KAFKA_PORT', '29092')}")
 NAMENODE = _env("NAMENODE", f"hdfs://{_env('NAMENODE_HOST', '127.0.0.1')}:{_env('NAMENODE_PORT', '8020')}")
+# WebHDFS, for the compaction job (game_events.compaction), which needs no Spark.
+WEBHDFS = _env("WEBHDFS", f"http://{_env('NAMENODE_HOST', '127.0.0.1')}:{_env('NAMENODE_HTTP_PORT', '9870')}")
 METASTORE_URI = _env("METASTORE_URI", f"thrift://{_env('METASTORE_HOST', '127.0.0.1')}:{_env('METASTORE_PORT', '9083')}")
 SPARK_MASTER = _env("SPARK_MASTER", "local[2]")
 PRESTO_HOST = _env("PRESTO_HOST", "127.0.0.1")

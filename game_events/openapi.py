@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from game_events import catalogue
+from game_events import api, catalogue
 
 ERROR = {"$ref": "#/components/schemas/Error"}
 
@@ -16,6 +16,40 @@ def param_schema(p: catalogue.Param) -> dict:
     if p.kind == "coins":
         return {"type": "string", "pattern": f"^{p.pattern}$", "description": "whole coins, 0 to 9999999999"}
     return {"type": "string", "minLength": 1, "maxLength": catalogue.MAX_TEXT, "pattern": f"^{p.pattern}$"}
+
+
+def batch_path(err) -> dict:
+    """POST /events: an array of events, each {"event_type": <catalogue key>, its parameters}."""
+    def element(e: catalogue.Event) -> dict:
+        props = {"event_type": {"type": "string", "enum": [e.event_type]}}
+        for p in e.params:
+            s = param_schema(p)
+            # A number of coins may also be sent as a JSON integer.
+            props[p.name] = s if p.kind != "coins" else {"oneOf": [s, {"type": "integer", "minimum": 0,
+                                                                      "maximum": catalogue.MAX_COINS}]}
+        return {"type": "object", "required": list(props), "properties": props, "additionalProperties": False}
+
+    retry = {"type": "array", "items": {"type": "integer"}}
+    return {"post": {
+        "operationId": "log_events",
+        "summary": f"Log up to {api.MAX_BATCH_EVENTS} events to Kafka in one request; each is validated as by "
+                   "its GET route and none is sent unless all are valid",
+        "requestBody": {"required": True, "content": {"application/json": {"schema": {
+            "type": "array", "minItems": 1, "maxItems": api.MAX_BATCH_EVENTS,
+            "items": {"oneOf": [element(e) for e in catalogue.EVENTS.values()]}}}}},
+        "responses": {
+            "200": {"description": "Kafka stored every event", "content": {"application/json": {"schema": {
+                "type": "object", "required": ["stored"], "properties": {"stored": {"type": "integer"}}}}}},
+            "400": err("A bad event; `index` names the element and `field` its field (no event was sent)"),
+            "413": err(f"A body over {api.MAX_BATCH_BYTES} bytes or over {api.MAX_BATCH_EVENTS} events"),
+            "503": {"description": "Kafka did not confirm every event in time; `stored` lists the indices it "
+                                   "stored, `retry` the others, to send again",
+                    "headers": {"Retry-After": {"schema": {"type": "integer"}}},
+                    "content": {"application/json": {"schema": {
+                        "type": "object", "required": ["error", "stored", "retry"],
+                        "properties": {"error": {"type": "string"}, "stored": retry, "retry": retry}}}}},
+        },
+    }}
 
 
 def spec() -> dict:
@@ -43,6 +77,7 @@ def spec() -> dict:
                            {"Retry-After": {"schema": {"type": "integer"}}}),
             },
         }}
+    paths[api.BATCH_ROUTE] = batch_path(err)
     paths["/health"] = {"get": {
         "operationId": "health",
         "summary": "Kafka reachability and the API's counters",
@@ -57,7 +92,8 @@ def spec() -> dict:
         "paths": paths,
         "components": {"schemas": {"Error": {
             "type": "object", "required": ["error"],
-            "properties": {"error": {"type": "string"}, "field": {"type": "string"}}}}},
+            "properties": {"error": {"type": "string"}, "field": {"type": "string"},
+                       "index": {"type": "integer", "description": "POST /events: the bad element"}}}}},
     }
 
 

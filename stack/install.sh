@@ -44,7 +44,7 @@ venv=${VENV:-$root/.venv}
 step "python virtualenv $venv (flask, kafka-python, pyspark==$SPARK_VERSION, PyHive, ...)"
 [ -x "$venv/bin/python" ] || "$py" -m venv "$venv"
 pip_quiet=-q; [ -t 1 ] && pip_quiet=
-"$venv/bin/pip" install $pip_quiet -e "$root[test,report]" "pyspark==$SPARK_VERSION"
+"$venv/bin/pip" install $pip_quiet -e "$root[test,report,bench]" "pyspark==$SPARK_VERSION"
 
 mvn_props=(-Dscala.binary="$SCALA_BINARY" -Dkafka.version="$KAFKA_VERSION" -Dhadoop.version="$HADOOP_VERSION"
            -Dspark.version="$SPARK_VERSION" -Dlog4j.version="$LOG4J_VERSION" -Dasm.version="$ASM_VERSION")

@@ -82,7 +82,7 @@ def test_openapi_is_served_and_the_repository_copy_is_current(client):
     assert served.json == openapi.spec()
     committed = (Path(__file__).resolve().parent.parent / "openapi.json").read_text()
     assert committed == openapi.render(), "openapi.json is stale: run make openapi"
-    assert set(served.json["paths"]) == {e.route for e in catalogue.EVENTS.values()} | {"/health"}
+    assert set(served.json["paths"]) == {e.route for e in catalogue.EVENTS.values()} | {"/health", "/events"}
 
 
 def test_head_is_refused_so_it_cannot_log_an_event(client):

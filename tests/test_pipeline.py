@@ -11,7 +11,7 @@ import requests
 from kafka import KafkaConsumer, TopicPartition
 
 from conftest import API, BIN, ROOT, presto_rows, record_figure, run, wait_for
-from game_events import catalogue
+from game_events import catalogue, config
 from test_catalogue import seed_describe_table
 
 pytestmark = pytest.mark.stack
@@ -34,7 +34,7 @@ def test_describe_hive_events_is_the_seeds_table(pipeline):
 
 
 def test_generate_events_lands_exactly_what_was_sent(pipeline, tag):
-    res = run("bash", ROOT / "generate_events.sh", env={"TAG": tag, "PATH": "/usr/bin:/bin"})
+    res = run("bash", ROOT / "generate_events.sh", env={"TAG": tag, "PATH": "/usr/bin:/bin", "API_URL": API})
     answered = time.monotonic()
     sent = list(sent_by_generate_events(res.stdout))
     assert len(sent) >= 10 and all(n > 0 for *_, n in sent), res.stdout
@@ -78,7 +78,7 @@ def test_forged_headers_store_the_true_values(pipeline, tag):
 
 
 def topic_end() -> int:
-    c = KafkaConsumer(bootstrap_servers=f"127.0.0.1:29092")
+    c = KafkaConsumer(bootstrap_servers=config.KAFKA_BOOTSTRAP)
     tp = TopicPartition("events", 0)
     end = c.end_offsets([tp])[tp]
     c.close()
@@ -86,7 +86,7 @@ def topic_end() -> int:
 
 
 def records_since(offset: int) -> list[bytes]:
-    c = KafkaConsumer(bootstrap_servers="127.0.0.1:29092", consumer_timeout_ms=5000, enable_auto_commit=False)
+    c = KafkaConsumer(bootstrap_servers=config.KAFKA_BOOTSTRAP, consumer_timeout_ms=5000, enable_auto_commit=False)
     tp = TopicPartition("events", 0)
     c.assign([tp])
     c.seek(tp, offset)

@@ -1,0 +1,73 @@
+"""Streaming throughput: preloads a backlog of events into a fresh topic, then times our
+streaming job and the seed's UDF-filter design draining it to parquet in HDFS, one after
+the other in the same run (each from a cold checkpoint; Spark's start-up is not timed).
+
+    python -m bench.drain --events 1000000
+"""
+from __future__ import annotations
+
+import argparse
+import json
+
+from bench import common
+from game_events import config
+
+MIX = (  # the generate_events.sh mix, in proportion, and 1 in 12 `default` events
+    {"event_type": "purchase_sword", "type": "gold", "price": 15},
+    {"event_type": "purchase_sword", "type": "silver", "price": 10},
+    {"event_type": "purchase_sword", "type": "bronze", "price": 5},
+    {"event_type": "join_a_guild", "name": "knights", "fee": 5},
+    {"event_type": "join_a_guild", "name": "wizards", "fee": 5},
+    {"event_type": "quit_guild", "name": "knights"},
+    {"event_type": "get_paid", "amount": 100},
+    {"event_type": "get_paid", "amount": 250},
+    {"event_type": "get_paid", "amount": 40},
+    {"event_type": "purchase_sword", "type": "gold", "price": 15},
+    {"event_type": "get_paid", "amount": 7},
+    {"event_type": "default"},
+)
+HEADERS = {"Accept": "*/*", "Host": "user1.comcast.com", "User-Agent": "ApacheBench/2.3"}
+
+
+def preload(topic: str, n: int) -> int:
+    """Writes n events (acks=all) and returns how many are relevant (not `default`)."""
+    from kafka import KafkaProducer
+
+    producer = KafkaProducer(bootstrap_servers=config.KAFKA_BOOTSTRAP, acks="all", linger_ms=20,
+                             batch_size=256 * 1024)
+    relevant = 0
+    for i in range(n):
+        kind = MIX[i % len(MIX)]
+        body = {**HEADERS, **kind} if kind["event_type"] == "default" else {**HEADERS, **kind, "user": f"user{i % 997}"}
+        relevant += kind["event_type"] != "default"
+        producer.send(topic, json.dumps(body, separators=(",", ":")).encode())
+    producer.flush()
+    producer.close()
+    return relevant
+
+
+def run(events: int) -> dict:
+    t = common.tag()
+    topic, base = f"bench-drain-{t}", f"/tmp/bench/drain-{t}"
+    relevant = preload(topic, events)
+    env = {"EVENTS_TOPIC": topic, "EVENTS_PATH": f"{base}/ours/events", "BAD_EVENTS_PATH": f"{base}/ours/bad",
+           "CHECKPOINT_PATH": f"{base}/ours/checkpoint"}
+    ours = common.spark_submit(common.ROOT / "bench" / "drain_ours.py", env=env)
+    seed = common.spark_submit(common.ROOT / "bench" / "drain_seed.py", f"{base}/seed/events", f"{base}/seed/checkpoint",
+                               env={"EVENTS_TOPIC": topic})
+    for r in (ours, seed):
+        r["events_per_s"] = round(events / r["seconds"], 1)
+    return common.save("drain", {"events": events, "relevant": relevant, "ours": ours, "seed": seed,
+                                 "max_offsets_per_trigger": config.MAX_OFFSETS_PER_TRIGGER,
+                                 "ratio": round(ours["events_per_s"] / seed["events_per_s"], 2)})
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--events", type=int, default=1_000_000)
+    args = ap.parse_args()
+    run(args.events)
+
+
+if __name__ == "__main__":
+    main()

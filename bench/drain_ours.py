@@ -1,0 +1,26 @@
+"""Spark job for bench/drain.py: our stream (game_events.stream: column expressions,
+one atomic file per batch) drains the backlog of EVENTS_TOPIC, then stops.
+
+    spark-submit bench/drain_ours.py      (EVENTS_TOPIC, EVENTS_PATH, ... from the environment)
+"""
+import json
+import time
+
+from game_events import config, stream
+
+
+def main():
+    spark = config.spark_session("drain_ours")
+    t0 = time.monotonic()
+    query = (stream.parse(stream.read_events(spark)).writeStream.foreachBatch(stream.land_batch)
+             .option("checkpointLocation", config.CHECKPOINT_PATH).trigger(availableNow=True).start())
+    query.awaitTermination()
+    seconds = time.monotonic() - t0
+    rows = sum(spark.read.parquet(p).count() for p in (config.EVENTS_PATH, config.BAD_EVENTS_PATH)
+               if spark._jvm.org.apache.hadoop.fs.Path(p).getFileSystem(
+                   spark._jsc.hadoopConfiguration()).exists(spark._jvm.org.apache.hadoop.fs.Path(p)))
+    print(json.dumps({"seconds": round(seconds, 2), "rows_landed": rows}))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,73 @@
+"""Freshness: seconds from a 2xx reply of the API to the event's row being visible in
+Presto, under a steady load, through the running stream (its 10 s trigger). Each event
+has its own user name; a poller asks Presto which of them are visible every POLL_S.
+
+    python -m bench.freshness --seconds 120 --rate 50
+"""
+from __future__ import annotations
+
+import argparse
+import statistics
+import threading
+import time
+
+import requests
+
+from bench import common
+from game_events import config
+
+POLL_S = 0.5
+
+
+def percentile(values: list[float], p: float) -> float:
+    s = sorted(values)
+    return s[min(len(s) - 1, max(0, round(p / 100 * len(s) + 0.5) - 1))]
+
+
+def run(seconds: float, rate: float) -> dict:
+    t, replied, seen = common.tag(), {}, {}
+    stop = threading.Event()
+
+    def sender():
+        http, i, t0 = requests.Session(), 0, time.monotonic()
+        while time.monotonic() - t0 < seconds:
+            user = f"f{i}-{t}"
+            if http.get(f"{common.API}/get_paid", params={"user": user, "amount": "1"}, timeout=10).ok:
+                replied[user] = time.monotonic()
+            i += 1
+            time.sleep(max(0.0, t0 + i / rate - time.monotonic()))  # a steady rate, not a burst
+
+    def poller():
+        while not stop.is_set():
+            # Presto's HTTP protocol directly: PyHive would add a second of polling.
+            rows = common.stackctl.presto_query(f"select user from {config.EVENTS_TABLE} where user like '%-{t}'")
+            now = time.monotonic()
+            for (user,) in rows:
+                seen.setdefault(user, now)
+            time.sleep(POLL_S)
+
+    threads = [threading.Thread(target=sender), threading.Thread(target=poller, daemon=True)]
+    for th in threads:
+        th.start()
+    threads[0].join()
+    deadline = time.monotonic() + 90
+    while set(replied) - set(seen) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    stop.set()
+    lag = [seen[u] - replied[u] for u in replied if u in seen]
+    return common.save("freshness", {
+        "seconds": seconds, "rate": rate, "replied_2xx": len(replied), "visible": len(lag),
+        "p50_s": round(statistics.median(lag), 2), "p95_s": round(percentile(lag, 95), 2),
+        "max_s": round(max(lag), 2), "poll_interval_s": POLL_S, "trigger": config.TRIGGER})
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--seconds", type=float, default=120, help="how long to send")
+    ap.add_argument("--rate", type=float, default=50, help="events per second")
+    args = ap.parse_args()
+    run(args.seconds, args.rate)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,76 @@
+"""Query latency: the report's queries and `count(*) group by event_type` through Presto
+over a table of EVENTS landed events in many small files (as the stream leaves them),
+before and after compaction (game_events.compaction), with the file counts.
+
+    python -m bench.query --events 1000000,10000000 --events-per-file 10000
+"""
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+
+from bench import common
+from game_events import compaction, report
+
+
+def query(sql: str) -> list[list]:
+    # Presto's HTTP protocol directly: PyHive sleeps a whole second between polls, which
+    # would round every latency up to the next second.
+    return common.stackctl.presto_query(sql, timeout=600)
+
+GROUP_BY_TYPE = "select event_type, count(*) from hive_events group by 1"
+
+
+def queries(tag: str) -> dict[str, str]:
+    return {"count(*) group by event_type": GROUP_BY_TYPE,
+            **{title: sql for title, _, sql in report.sections(tag)}}
+
+
+def latencies(table: str, tag: str, repeat: int) -> dict[str, float]:
+    out = {}
+    for title, sql in queries(tag).items():
+        sql = sql.replace("hive_events", table)
+        query(sql)  # warm: plan caches, JIT, the page cache
+        times = []
+        for _ in range(repeat):
+            t0 = time.monotonic()
+            query(sql)
+            times.append(time.monotonic() - t0)
+        out[title] = round(statistics.median(times), 3)
+    return out
+
+
+def one(events: int, per_file: int, repeat: int) -> dict:
+    t = common.tag()
+    table, path = f"bench_events_{t}", f"/tmp/bench/query-{t}"
+    files = max(2, events // per_file)
+    common.spark_submit(common.ROOT / "bench" / "make_table.py", table, path, events, files, t)
+    count = query(f"select count(*) from {table}")[0][0]
+    before = latencies(table, t, repeat)
+    t0 = time.monotonic()
+    # A table of its own, never written by the stream: every batch file is complete.
+    r = compaction.compact(path, 0, checkpoint=None)
+    took = time.monotonic() - t0
+    after = latencies(table, t, repeat)
+    assert query(f"select count(*) from {table}")[0][0] == count
+    return {"events": events, "rows_in_presto": count, "files_before": r.files_before, "files_after": r.files_after,
+            "compaction_s": round(took, 2), "before_s": before, "after_s": after, "table": table}
+
+
+def run(events: list[int], per_file: int, repeat: int) -> dict:
+    return common.save("query", {"events_per_file": per_file, "repeat": repeat,
+                                 "runs": [one(n, per_file, repeat) for n in events]})
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--events", default="1000000,10000000", help="table sizes, comma-separated")
+    ap.add_argument("--events-per-file", type=int, default=10000, help="rows per small file (one stream batch)")
+    ap.add_argument("--repeat", type=int, default=3, help="timed runs per query (the median is reported)")
+    args = ap.parse_args()
+    run([int(n) for n in args.events.split(",")], args.events_per_file, args.repeat)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,68 @@
+"""Runs every benchmark at one scale and writes the report.
+
+    python -m bench.run            # full sizes (make bench): BENCHMARKS.md
+    python -m bench.run --smoke    # tiny sizes (make bench-smoke): var/bench-smoke/BENCHMARKS.md
+
+It starts what it needs on the configured stack (the engines, the topic, the tables, the
+API and the stream), as `make demo` does.
+"""
+from __future__ import annotations
+
+import argparse
+import subprocess
+import time
+
+from bench import batch, common, drain, freshness, ingest, producer, query, report
+
+SIZES = {
+    "full": {"ingest": {"requests": 20000, "concurrency": [1, 8, 32]},
+             "batch": {"requests": 200, "size": 1000, "concurrency": 4},
+             "producer": {"events": 200000},
+             "drain": {"events": 1_000_000},
+             "freshness": {"seconds": 120, "rate": 50},
+             "query": {"events": [1_000_000, 10_000_000], "per_file": 10000, "repeat": 3}},
+    "smoke": {"ingest": {"requests": 100, "concurrency": [1, 4]},
+              "batch": {"requests": 5, "size": 50, "concurrency": 2},
+              "producer": {"events": 2000},
+              "drain": {"events": 1000},
+              "freshness": {"seconds": 12, "rate": 2},
+              "query": {"events": [5000], "per_file": 500, "repeat": 1}},
+}
+
+
+def pipeline() -> None:
+    st = common.stackctl
+    st.render()
+    for svc in st.expand(["infra"]):
+        st.start(svc)
+    subprocess.run([str(common.ROOT / "bin" / "kafka-topics"), "--create", "--topic", common.config.TOPIC,
+                    "--partitions", "1", "--replication-factor", "1", "--if-not-exists"], check=True,
+                   capture_output=True, cwd=common.ROOT)
+    subprocess.run([str(common.ROOT / "bin" / "spark-submit"), str(common.ROOT / "write_hive_table.py")], check=True,
+                   capture_output=True, cwd=common.ROOT)
+    for name in ("api", "stream"):
+        st.start(st.BY_NAME[name])
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--smoke", action="store_true", help="tiny sizes, to check that the scripts work")
+    args = ap.parse_args()
+    scale = "smoke" if args.smoke else "full"
+    s = SIZES[scale]
+    common.OUT = common.stackctl.DATA / ("bench-smoke" if args.smoke else "bench")
+    t0 = time.monotonic()
+    pipeline()
+    ingest.run(**s["ingest"])
+    batch.run(**s["batch"])
+    producer.run(**s["producer"])
+    drain.run(**s["drain"])
+    freshness.run(**s["freshness"])
+    query.run(**s["query"])
+    out = common.OUT / "BENCHMARKS.md" if args.smoke else common.ROOT / "BENCHMARKS.md"
+    out.write_text(report.render(common.OUT, scale, time.monotonic() - t0))
+    print(f"wrote {out}")
+
+
+if __name__ == "__main__":
+    main()

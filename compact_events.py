@@ -1,0 +1,33 @@
+"""Merges the small parquet files that write_event_stream.py lands in hive_events and
+hive_bad_events into large ones, atomically toward readers (see game_events/compaction.py).
+
+    python compact_events.py                    # files older than an hour, once
+    python compact_events.py --older-than 10m   # or any period: 90s, 10m, 1h, 2d
+    python compact_events.py --every 1h         # and again every hour, until stopped
+"""
+import argparse
+import logging
+import time
+
+from game_events import compaction, config
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--older-than", default="1h", help="merge only files landed longer ago than this (default 1h)")
+    ap.add_argument("--target-mb", type=int, default=128, help="largest merged file, in MiB (default 128)")
+    ap.add_argument("--every", help="run again after this period, until stopped")
+    args = ap.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    while True:
+        for path in (config.EVENTS_PATH, config.BAD_EVENTS_PATH):
+            r = compaction.compact(path, compaction.seconds(args.older_than), args.target_mb * 1024 * 1024)
+            print(f"{path}: {r.files_before} files -> {r.files_after} ({r.merged_files} merged into {r.outputs}, "
+                  f"{r.rows} rows)", flush=True)
+        if not args.every:
+            return
+        time.sleep(compaction.seconds(args.every))
+
+
+if __name__ == "__main__":
+    main()
