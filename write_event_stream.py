@@ -29,6 +29,7 @@ def start_query(spark):
 def main():
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     spark = config.spark_session("write_event_stream")
+    stream.refuse_orphaned_output(spark)
     logging.getLogger("game_events.stream").info(
         "streaming %s from %s to %s every %s", config.TOPIC, config.KAFKA_BOOTSTRAP, config.EVENTS_PATH, config.TRIGGER)
 

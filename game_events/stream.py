@@ -160,6 +160,27 @@ def write_progress(**extra) -> None:
     os.replace(tmp, config.STREAM_PROGRESS_FILE)
 
 
+def refuse_orphaned_output(spark) -> None:
+    """Stops the job before it starts when its checkpoint is gone but the tables hold
+    landed files: without a checkpoint the batch ids restart at 0, so the job would skip
+    new batches whose file names exist, or land the whole topic again beside them."""
+    jvm = spark._jvm
+    conf = spark._jsc.hadoopConfiguration()
+    Path = jvm.org.apache.hadoop.fs.Path
+    checkpoint = Path(f"{config.CHECKPOINT_PATH}/offsets")
+    fs = checkpoint.getFileSystem(conf)
+    if fs.exists(checkpoint):
+        return
+    for table_path in (config.EVENTS_PATH, config.BAD_EVENTS_PATH):
+        path = Path(table_path)
+        if fs.exists(path) and any(st.getPath().getName().endswith(".parquet") and
+                                   not st.getPath().getName().startswith(".") for st in fs.listStatus(path)):
+            raise SystemExit(
+                f"error: {table_path} holds landed files but the checkpoint {config.CHECKPOINT_PATH} is missing; "
+                "restore the checkpoint, or remove the landed files and the checkpoint together: "
+                f"bin/hadoop fs -rm -r {config.CHECKPOINT_PATH} {config.EVENTS_PATH} {config.BAD_EVENTS_PATH}")
+
+
 def run_with_restarts(start_query, max_failures: int = config.STREAM_MAX_FAILURES) -> None:
     """Runs the streaming query and restarts it from its checkpoint when it fails (Kafka,
     HDFS or the network went away), with a growing pause. It gives up after max_failures

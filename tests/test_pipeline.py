@@ -1,5 +1,6 @@
 """The seed's pipeline end to end: game_api.py -> Kafka -> write_event_stream.py ->
 HDFS -> hive_events -> Presto, on the real engines."""
+import os
 import re
 import statistics
 import time
@@ -170,3 +171,12 @@ def test_freshness_and_batches(pipeline, tag):
     files = run(BIN / "hadoop", "fs", "-ls", "/tmp/game_events").stdout
     names = re.findall(r"/tmp/game_events/(batch-\d+\.parquet)", files)
     assert names and len(names) == len(set(names))
+
+
+def test_the_stream_refuses_to_start_without_its_checkpoint_beside_landed_files(pipeline, tag):
+    """Batch ids restart at 0 without a checkpoint; the landed batch-<id> files would then
+    make the job skip new batches. It must stop with one plain line instead."""
+    env = {**os.environ, "CHECKPOINT_PATH": f"/tmp/no-such-checkpoint-{tag}"}
+    res = run(BIN / "spark-submit", ROOT / "write_event_stream.py", check=False, timeout=300, env=env)
+    assert res.returncode != 0
+    assert "holds landed files but the checkpoint" in res.stderr + res.stdout
