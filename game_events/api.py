@@ -358,6 +358,10 @@ def send_all(log: EventLog, topic: str, events: list[dict]) -> list[int]:
     futures = []
     try:
         producer = log.producer()
+    except KafkaUnavailable as e:  # not connected: nothing was sent
+        current_app.logger.warning("kafka is unavailable for a batch: %s", e)
+        return []
+    try:
         for event in events:
             futures.append(producer.send(topic, json.dumps(event, separators=(",", ":")).encode()))
     except (KafkaError, OSError) as e:  # the rest were never handed to the producer
