@@ -108,15 +108,17 @@ def parse(kafka_records: DataFrame) -> DataFrame:
                          F.col("partition").alias("kafka_partition"), F.col("offset").alias("kafka_offset"))
 
 
+def _hdfs(spark, path: str):
+    """(file system, Hadoop Path) for a path, through the session's JVM."""
+    target = spark._jvm.org.apache.hadoop.fs.Path(path)
+    return target.getFileSystem(spark._jsc.hadoopConfiguration()), target
+
+
 def _commit(df: DataFrame, table_path: str, batch_id: int) -> int:
     """Lands df as <table_path>/batch-<id>.parquet with one rename; returns rows landed
     (0 when the batch is empty or had already landed before a restart)."""
-    spark = df.sparkSession
-    jvm = spark._jvm
-    conf = spark._jsc.hadoopConfiguration()
-    Path = jvm.org.apache.hadoop.fs.Path
-    target = Path(f"{table_path}/batch-{batch_id:012d}.parquet")
-    fs = target.getFileSystem(conf)
+    fs, target = _hdfs(df.sparkSession, f"{table_path}/batch-{batch_id:012d}.parquet")
+    Path = df.sparkSession._jvm.org.apache.hadoop.fs.Path
     if fs.exists(target):
         return 0  # this batch committed before a crash; Spark is replaying it
     rows = df.count()
@@ -164,15 +166,11 @@ def refuse_orphaned_output(spark) -> None:
     """Stops the job before it starts when its checkpoint is gone but the tables hold
     landed files: without a checkpoint the batch ids restart at 0, so the job would skip
     new batches whose file names exist, or land the whole topic again beside them."""
-    jvm = spark._jvm
-    conf = spark._jsc.hadoopConfiguration()
-    Path = jvm.org.apache.hadoop.fs.Path
-    checkpoint = Path(f"{config.CHECKPOINT_PATH}/offsets")
-    fs = checkpoint.getFileSystem(conf)
+    fs, checkpoint = _hdfs(spark, f"{config.CHECKPOINT_PATH}/offsets")
     if fs.exists(checkpoint):
         return
     for table_path in (config.EVENTS_PATH, config.BAD_EVENTS_PATH):
-        path = Path(table_path)
+        path = spark._jvm.org.apache.hadoop.fs.Path(table_path)
         if fs.exists(path) and any(st.getPath().getName().endswith(".parquet") and
                                    not st.getPath().getName().startswith(".") for st in fs.listStatus(path)):
             raise SystemExit(

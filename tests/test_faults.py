@@ -28,6 +28,12 @@ LANDABLE = [e for e in catalogue.EVENTS.values() if e.event_type not in catalogu
 SAMPLE = {"type": "silver", "name": "knights", "amount": "7"}
 
 
+def request_for(i: int, user: str):
+    """The i-th request of the landable mix: (event, its query parameters)."""
+    event = LANDABLE[i % len(LANDABLE)]
+    return event, {p.name: user if p.name == "user" else SAMPLE[p.name] for p in event.params}
+
+
 @dataclass
 class Sent:
     user: str
@@ -53,9 +59,8 @@ class Load:
         while not self._stop.is_set():
             with self._lock:
                 seq = next(self._seq)
-            event = LANDABLE[seq % len(LANDABLE)]
             user = f"u{seq}-{self.tag}"
-            params = {p.name: user if p.name == "user" else SAMPLE[p.name] for p in event.params}
+            event, params = request_for(seq, user)
             t0 = time.monotonic()
             try:
                 status = session.get(API + event.route, params=params, timeout=20).status_code
@@ -314,9 +319,8 @@ def test_poison_records_are_quarantined_with_their_reason_and_good_ones_land(pip
 def send(tag: str, n: int, prefix: str) -> list[Sent]:
     out = []
     for i in range(n):
-        event = LANDABLE[i % len(LANDABLE)]
         user = f"{prefix}{i}-{tag}"
-        params = {p.name: user if p.name == "user" else SAMPLE[p.name] for p in event.params}
+        event, params = request_for(i, user)
         t0 = time.monotonic()
         r = requests.get(API + event.route, params=params, timeout=20)
         out.append(Sent(user, event.event_type, r.status_code, t0, time.monotonic()))
