@@ -184,15 +184,16 @@ def run_with_restarts(start_query, max_failures: int = config.STREAM_MAX_FAILURE
     HDFS or the network went away), with a growing pause. It gives up after max_failures
     failures in a row with no batch landed in between, so a permanent error still stops
     the job instead of looping for ever."""
+    from py4j.protocol import Py4JJavaError
     from pyspark.errors import StreamingQueryException
 
     failures, batches_at_failure = 0, -1
     while True:
-        query = start_query()
         try:
-            query.awaitTermination()
+            # Starting fails too while HDFS is away: it reads the checkpoint's metadata.
+            start_query().awaitTermination()
             return
-        except StreamingQueryException as e:
+        except (StreamingQueryException, Py4JJavaError) as e:
             failures = failures + 1 if TOTALS["batches"] == batches_at_failure else 1
             batches_at_failure = TOTALS["batches"]
             if failures > max_failures:
