@@ -177,6 +177,13 @@ def service_pid(name: str) -> int:
     return pid
 
 
+def batch_metrics(query) -> list[dict]:
+    """Spark's own account of each micro-batch of a finished query (its StreamingQueryProgress):
+    rows and where the milliseconds went (addBatch is reading, parsing and writing)."""
+    return [{"batch": p["batchId"], "rows": p["numInputRows"], "ms": p["durationMs"]}
+            for p in query.recentProgress if p["numInputRows"]]
+
+
 def spark_submit(script: Path | str, *args, env: dict | None = None) -> dict:
     """Runs a benchmark job under bin/spark-submit; it prints one JSON line of results."""
     res = subprocess.run([str(ROOT / "bin" / "spark-submit"), str(script), *map(str, args)], cwd=ROOT,

@@ -7,40 +7,41 @@ the other in the same run (each from a cold checkpoint; Spark's start-up is not 
 from __future__ import annotations
 
 import argparse
-import json
 
 from bench import common
-from game_events import config
+from game_events import catalogue, config
 
-MIX = (  # the generate_events.sh mix, in proportion, and 1 in 12 `default` events
-    {"event_type": "purchase_sword", "type": "gold", "price": 15},
-    {"event_type": "purchase_sword", "type": "silver", "price": 10},
-    {"event_type": "purchase_sword", "type": "bronze", "price": 5},
-    {"event_type": "join_a_guild", "name": "knights", "fee": 5},
-    {"event_type": "join_a_guild", "name": "wizards", "fee": 5},
-    {"event_type": "quit_guild", "name": "knights"},
-    {"event_type": "get_paid", "amount": 100},
-    {"event_type": "get_paid", "amount": 250},
-    {"event_type": "get_paid", "amount": 40},
-    {"event_type": "purchase_sword", "type": "gold", "price": 15},
-    {"event_type": "get_paid", "amount": 7},
-    {"event_type": "default"},
+MIX = (  # the generate_events.sh mix, in proportion, and 1 in 12 `default` events: (event_type, parameters)
+    ("purchase_sword", {"type": "gold"}),
+    ("purchase_sword", {"type": "silver"}),
+    ("purchase_sword", {"type": "bronze"}),
+    ("join_a_guild", {"name": "knights"}),
+    ("join_a_guild", {"name": "wizards"}),
+    ("quit_guild", {"name": "knights"}),
+    ("get_paid", {"amount": "100"}),
+    ("get_paid", {"amount": "250"}),
+    ("get_paid", {"amount": "40"}),
+    ("purchase_sword", {"type": "gold"}),
+    ("get_paid", {"amount": "7"}),
+    ("default", {}),
 )
 HEADERS = {"Accept": "*/*", "Host": "user1.comcast.com", "User-Agent": "ApacheBench/2.3"}
 
 
 def preload(topic: str, n: int) -> int:
-    """Writes n events (acks=all) and returns how many are relevant (not `default`)."""
+    """Writes n events (acks=all) and returns how many are relevant (not ignored)."""
     from kafka import KafkaProducer
 
     producer = KafkaProducer(bootstrap_servers=config.KAFKA_BOOTSTRAP, acks="all", linger_ms=20,
                              batch_size=256 * 1024)
     relevant = 0
     for i in range(n):
-        kind = MIX[i % len(MIX)]
-        body = {**HEADERS, **kind} if kind["event_type"] == "default" else {**HEADERS, **kind, "user": f"user{i % 997}"}
-        relevant += kind["event_type"] != "default"
-        producer.send(topic, json.dumps(body, separators=(",", ":")).encode())
+        event_type, values = MIX[i % len(MIX)]
+        event = catalogue.EVENTS[event_type]
+        params = {**values, "user": f"user{i % 997}"} if event.params else values
+        relevant += event_type not in catalogue.IGNORED_EVENT_TYPES
+        # Exactly what the API would write for the same request.
+        producer.send(topic, catalogue.encode({**HEADERS, **event.build(params)}))
     producer.flush()
     producer.close()
     return relevant

@@ -6,6 +6,7 @@ one atomic file per batch) drains the backlog of EVENTS_TOPIC, then stops.
 import json
 import time
 
+from bench.common import batch_metrics
 from game_events import config, stream
 
 
@@ -19,7 +20,7 @@ def main():
     rows = sum(spark.read.parquet(p).count() for p in (config.EVENTS_PATH, config.BAD_EVENTS_PATH)
                if spark._jvm.org.apache.hadoop.fs.Path(p).getFileSystem(
                    spark._jsc.hadoopConfiguration()).exists(spark._jvm.org.apache.hadoop.fs.Path(p)))
-    print(json.dumps({"seconds": round(seconds, 2), "rows_landed": rows}))
+    print(json.dumps({"seconds": round(seconds, 2), "rows_landed": rows, "batches": batch_metrics(query)}))
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ import time
 from pyspark.sql.functions import from_json, udf
 from pyspark.sql.types import BooleanType, StringType, StructField, StructType
 
+from bench.common import batch_metrics
 from game_events import config
 
 
@@ -39,7 +40,8 @@ def main():
              .trigger(availableNow=True).start())
     query.awaitTermination()
     seconds = time.monotonic() - t0
-    print(json.dumps({"seconds": round(seconds, 2), "rows_landed": spark.read.parquet(out).count()}))
+    print(json.dumps({"seconds": round(seconds, 2), "rows_landed": spark.read.parquet(out).count(),
+                      "batches": batch_metrics(query)}))
 
 
 if __name__ == "__main__":

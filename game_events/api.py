@@ -111,7 +111,7 @@ class EventLog:
     def send(self, topic: str, event: dict) -> None:
         from kafka.errors import KafkaError
 
-        value = json.dumps(event, separators=(",", ":")).encode()
+        value = catalogue.encode(event)
         producer = self.producer()
         try:
             producer.send(topic, value).get(timeout=self.ack_timeout_s + 2)
@@ -363,7 +363,7 @@ def send_all(log: EventLog, topic: str, events: list[dict]) -> list[int]:
         return []
     try:
         for event in events:
-            futures.append(producer.send(topic, json.dumps(event, separators=(",", ":")).encode()))
+            futures.append(producer.send(topic, catalogue.encode(event)))
     except (KafkaError, OSError) as e:  # the rest were never handed to the producer
         current_app.logger.warning("kafka refused event %d of a batch: %s", len(futures), e)
     deadline = time.monotonic() + log.ack_timeout_s + 2

@@ -6,6 +6,8 @@ this module. Nothing else lists event types, fields or column types.
 """
 from __future__ import annotations
 
+import itertools
+import json
 import re
 from dataclasses import dataclass
 
@@ -31,6 +33,14 @@ class Param:
         if self.kind == "coins":
             return "[0-9]{1,10}"
         return "[^\\x00-\\x1f\\x7f]{1,%d}" % MAX_TEXT
+
+    @property
+    def wire_pattern(self) -> str:
+        """How encode() writes a valid value: a JSON string with no escapes, or a JSON
+        integer without leading zeros."""
+        if self.kind == "coins":
+            return "(0|[1-9][0-9]{0,%d})" % (len(str(MAX_COINS)) - 1)
+        return '"' + self.pattern.replace("[^", '[^"\\\\') + '"'
 
 
 @dataclass(frozen=True)
@@ -128,3 +138,31 @@ def event_fields() -> list[str]:
         names += [n for n in e.fields if n not in names]
     return names
 
+
+
+def encode(body: dict) -> bytes:
+    """An event as it is written to Kafka: compact JSON in the order the API builds it,
+    headers first. The stream recognises exactly this form cheaply (wire_pattern)."""
+    return json.dumps(body, separators=(",", ":")).encode()
+
+
+def wire_pattern() -> str:
+    """A regular expression (Java's and Python's) that matches what encode() makes of a
+    valid event from the API, and nothing invalid: keys in order, nothing escaped, a
+    derived value given with the choice it is looked up by. The stream lets a record that
+    matches skip its per-field rules; anything else (other key orders, escapes, spaces)
+    still gets every rule."""
+    header = '("[^"\\\\\\x00-\\x1f]{0,%d}"|null)' % MAX_HEADER
+    alts = []
+    for ev in EVENTS.values():
+        keys = [d.key for d in ev.derived if d.table is not None]
+        choices = [next(p.choices for p in ev.params if p.name == k) for k in keys]
+        for combo in itertools.product(*choices):
+            fixed = dict(zip(keys, combo))
+            parts = [f'"{ev.event_type}"']
+            parts += [f'"{p.name}":' + (f'"{re.escape(fixed[p.name])}"' if p.name in fixed else p.wire_pattern)
+                      for p in ev.params]
+            parts += [f'"{d.name}":{d.value(fixed)}' for d in ev.derived]
+            alts.append(",".join(parts))
+    headers = ",".join(f'"{h}":{header}' for h, _ in HEADERS)
+    return "^\\{" + headers + ',"event_type":(' + "|".join(alts) + ")\\}$"

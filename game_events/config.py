@@ -47,6 +47,9 @@ def spark_session(app_name: str):
         .config("spark.sql.session.timeZone", "UTC")
         # Decimals as fixed-length byte arrays, as Hive-era readers (Presto's) expect.
         .config("spark.sql.parquet.writeLegacyFormat", "true")
+        # The stream caches each micro-batch only until both tables are written:
+        # compressing that cache costs CPU and saves nothing worth having.
+        .config("spark.sql.inMemoryColumnarStorage.compressed", "false")
         .enableHiveSupport()
         .getOrCreate()
     )
