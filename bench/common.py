@@ -184,9 +184,60 @@ def batch_metrics(query) -> list[dict]:
             for p in query.recentProgress if p["numInputRows"]]
 
 
-def spark_submit(script: Path | str, *args, env: dict | None = None) -> dict:
+# Where a JVM's time goes, by the first frame (from the leaf) that matches: what the
+# drain's profile is summarised into.
+JVM_BUCKETS = (
+    ("Kafka consumer", ("org.apache.kafka.", "org.apache.spark.sql.kafka010.")),
+    ("JSON parsing (Jackson, from_json)", ("com.fasterxml.jackson.", "org.apache.spark.sql.catalyst.json.")),
+    ("regular expressions", ("java.util.regex.",)),
+    ("Parquet writing", ("org.apache.parquet.", "shaded.parquet.", "org.apache.spark.sql.execution.datasources.")),
+    ("in-memory cache of the batch", ("org.apache.spark.sql.execution.columnar.",)),
+    ("Python UDF (waiting on, or feeding, the Python worker)", ("org.apache.spark.api.python.",
+                                                                "org.apache.spark.sql.execution.python.",
+                                                                "net.razorvine.")),
+    ("class loading (start-up)", ("java.util.zip.", "java.util.jar.", "jdk.internal.loader.", "java.lang.ClassLoader")),
+    ("generated code (expressions, projections)", ("org.apache.spark.sql.catalyst.expressions.",
+                                                   "org.apache.spark.unsafe.")),
+)
+
+
+def jfr_options(path: Path) -> list[str]:
+    """spark-submit options that record the driver JVM (where local[N] runs every task)
+    with Java Flight Recorder, which ships with the JDK."""
+    return ["--conf", f"spark.driver.extraJavaOptions=-XX:StartFlightRecording=filename={path},settings=profile"]
+
+
+def jfr_summary(path: Path, top: int = 8) -> dict | None:
+    """{"samples": n, "buckets": [[what, %]...], "self": [[method, %]...]} from a JFR
+    recording's execution samples, or None without a recording or the jfr tool."""
+    import collections
+    import shutil
+
+    exe = shutil.which("jfr") or str(Path(os.environ.get("JAVA_HOME", "/usr/lib/jvm/java-17-openjdk-amd64")) /
+                                     "bin" / "jfr")
+    if not path.exists() or not Path(exe).exists():
+        return None
+    out = subprocess.run([exe, "print", "--json", "--events", "jdk.ExecutionSample", str(path)],
+                         capture_output=True, text=True, timeout=600).stdout
+    buckets, own, n = collections.Counter(), collections.Counter(), 0
+    for event in json.loads(out)["recording"]["events"]:
+        frames = [f["method"]["type"]["name"].replace("/", ".") + "." + f["method"]["name"]
+                  for f in event["values"]["stackTrace"]["frames"]]
+        if not frames:
+            continue
+        n += 1
+        own[re.sub(r"\$\$Lambda.*", "", re.sub(r"Stage\d+", "Stage", frames[0]))] += 1
+        buckets[next((name for f in frames for name, prefixes in JVM_BUCKETS if f.startswith(prefixes)), "other")] += 1
+
+    def pct(counter):
+        return [[k, round(100 * c / n, 1)] for k, c in counter.most_common(top)]
+
+    return {"samples": n, "buckets": pct(buckets), "self": pct(own)} if n else None
+
+
+def spark_submit(script: Path | str, *args, env: dict | None = None, options: list[str] = ()) -> dict:
     """Runs a benchmark job under bin/spark-submit; it prints one JSON line of results."""
-    res = subprocess.run([str(ROOT / "bin" / "spark-submit"), str(script), *map(str, args)], cwd=ROOT,
+    res = subprocess.run([str(ROOT / "bin" / "spark-submit"), *options, str(script), *map(str, args)], cwd=ROOT,
                          capture_output=True, text=True, env={**os.environ, **(env or {})}, timeout=7200)
     lines = [ln for ln in res.stdout.splitlines() if ln.startswith("{")]
     if res.returncode != 0 or not lines:

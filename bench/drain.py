@@ -53,14 +53,21 @@ def run(events: int) -> dict:
     relevant = preload(topic, events)
     env = {"EVENTS_TOPIC": topic, "EVENTS_PATH": f"{base}/ours/events", "BAD_EVENTS_PATH": f"{base}/ours/bad",
            "CHECKPOINT_PATH": f"{base}/ours/checkpoint"}
-    ours = common.spark_submit(common.ROOT / "bench" / "drain_ours.py", env=env)
-    seed = common.spark_submit(common.ROOT / "bench" / "drain_seed.py", f"{base}/seed/events", f"{base}/seed/checkpoint",
-                               env={"EVENTS_TOPIC": topic})
-    for r in (ours, seed):
+    jobs = {"ours": ("drain_ours.py", (), env),
+            "seed": ("drain_seed.py", (f"{base}/seed/events", f"{base}/seed/checkpoint"), {"EVENTS_TOPIC": topic}),
+            "floor": ("drain_floor.py", (f"{base}/floor/events", f"{base}/floor/checkpoint"), {"EVENTS_TOPIC": topic})}
+    out = {"events": events, "relevant": relevant, "max_offsets_per_trigger": config.MAX_OFFSETS_PER_TRIGGER}
+    for name, (script, args, job_env) in jobs.items():
+        recording = common.OUT / f"drain-{name}.jfr"
+        recording.unlink(missing_ok=True)
+        r = common.spark_submit(common.ROOT / "bench" / script, *args, env=job_env,
+                                options=common.jfr_options(recording))
         r["events_per_s"] = round(events / r["seconds"], 1)
-    return common.save("drain", {"events": events, "relevant": relevant, "ours": ours, "seed": seed,
-                                 "max_offsets_per_trigger": config.MAX_OFFSETS_PER_TRIGGER,
-                                 "ratio": round(ours["events_per_s"] / seed["events_per_s"], 2)})
+        r["profile"] = common.jfr_summary(recording)
+        out[name] = r
+    out["ratio"] = round(out["ours"]["events_per_s"] / out["seed"]["events_per_s"], 2)
+    out["floor_ratio"] = round(out["floor"]["events_per_s"] / out["seed"]["events_per_s"], 2)
+    return common.save("drain", out)
 
 
 def main():

@@ -92,11 +92,24 @@ def render(out: Path, scale: str, seconds: float) -> str:
                f"A backlog of {d['events']:,} events ({d['relevant']:,} not `default`) preloaded into a fresh topic, "
                "drained to parquet by each job from a cold checkpoint (`availableNow`; Spark's start-up not timed). "
                f"Ours reads at most {d['max_offsets_per_trigger']:,} offsets per batch.", ""]
-        md += table(["job", "seconds", "events/s", "rows landed"],
-                    [["ours (column expressions, atomic file per batch)", d["ours"]["seconds"], d["ours"]["events_per_s"],
-                      d["ours"]["rows_landed"]],
-                     ["seed (Python UDF filter, file sink)", d["seed"]["seconds"], d["seed"]["events_per_s"],
-                      d["seed"]["rows_landed"]]])
+        jobs = [("ours", "ours (column expressions, both tables, atomic file per batch)"),
+                ("seed", "seed (Python UDF filter, from_json, file sink)"),
+                ("floor", "floor (no filter, no parsing: each value written as it is)")]
+        md += table(["job", "seconds", "events/s", "× seed", "rows landed", "batches: rows, addBatch s"],
+                    [[label, d[k]["seconds"], d[k]["events_per_s"], round(d[k]["events_per_s"] / d["seed"]["events_per_s"], 2),
+                      d[k]["rows_landed"], "; ".join(f"{b['rows']:,}, {b['ms']['addBatch'] / 1000:.1f}"
+                                                     for b in d[k].get("batches", []))]
+                     for k, label in jobs if k in d])
+        md += ["", "Where each job's JVM spent its time (Java Flight Recorder, execution samples of the driver, "
+               "where `local[2]` runs every task), as % of samples:", ""]
+        profiled = [(k, label) for k, label in jobs if (d.get(k) or {}).get("profile")]
+        names = sorted({b for k, _ in profiled for b, _ in d[k]["profile"]["buckets"]},
+                       key=lambda b: -max(dict(d[k]["profile"]["buckets"]).get(b, 0) for k, _ in profiled))
+        md += table(["time spent in"] + [f"{k} ({d[k]['profile']['samples']} samples)" for k, _ in profiled],
+                    [[b] + [dict(d[k]["profile"]["buckets"]).get(b, "") for k, _ in profiled] for b in names])
+        for k, label in profiled:
+            md += ["", f"Hottest methods, {k} (own time, % of samples): " +
+                   "; ".join(f"`{m}` {p}" for m, p in d[k]["profile"]["self"][:6]) + "."]
         targets.append(("streaming drain ≥ 5× the UDF design", f"{d['ratio']}×", d["ratio"] >= 5))
     if "freshness" in r:
         f = r["freshness"]

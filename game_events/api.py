@@ -8,6 +8,7 @@ event in time gets a 503 with Retry-After.
 from __future__ import annotations
 
 import json
+import multiprocessing
 import threading
 import time
 from urllib.parse import unquote_to_bytes
@@ -31,6 +32,9 @@ class KafkaUnavailable(Exception):
     pass
 
 
+COUNTERS = ("accepted", "rejected", "unavailable")
+
+
 class EventLog:
     """A lazily connected, thread-safe Kafka producer with bounded waits.
 
@@ -45,12 +49,18 @@ class EventLog:
         self._connecting = False
         self._retry_at, self._last_error = 0.0, ""
         self._cond = threading.Condition()
-        self.counters = {"accepted": 0, "rejected": 0, "unavailable": 0}
-        self._count_lock = threading.Lock()
+        # In shared memory: gunicorn forks its workers from the process that built the app
+        # (preload_app), so every worker adds to the same counts and /health shows them all.
+        self._counts = multiprocessing.Array("q", len(COUNTERS))
 
     def count(self, what: str) -> None:
-        with self._count_lock:
-            self.counters[what] += 1
+        with self._counts.get_lock():
+            self._counts[COUNTERS.index(what)] += 1
+
+    @property
+    def counters(self) -> dict[str, int]:
+        with self._counts.get_lock():
+            return dict(zip(COUNTERS, self._counts))
 
     def producer(self):
         """The current producer; connects one if there is none. While one request connects,

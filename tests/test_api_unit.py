@@ -100,3 +100,19 @@ def test_a_nameless_or_undecodable_parameter_name_is_400(client, url):
 def test_an_invalid_host_header_is_400_naming_it(client):
     resp = client.get("/get_paid?user=a&amount=1", headers={"Host": "."})
     assert resp.status_code == 400 and resp.get_json()["field"] == "Host"
+
+
+def test_counters_are_shared_by_forked_workers():
+    """gunicorn forks its workers after building the app; each adds to the same counts."""
+    import multiprocessing
+
+    log = EventLog("127.0.0.1:9", 1)
+    ctx = multiprocessing.get_context("fork")
+    workers = [ctx.Process(target=lambda: [log.count("accepted") for _ in range(500)]) for _ in range(3)]
+    for w in workers:
+        w.start()
+    log.count("rejected")
+    for w in workers:
+        w.join(30)
+    assert [w.exitcode for w in workers] == [0, 0, 0]
+    assert log.counters == {"accepted": 1500, "rejected": 1, "unavailable": 0}

@@ -30,7 +30,11 @@ def test_bench_smoke_produces_sane_figures(pipeline):
     assert b["events_2xx"] == b["requests"] * b["events_per_request"] == b["in_kafka"] and b["events_per_s"] > 0
     d = r["drain"]
     assert d["ours"]["rows_landed"] == d["seed"]["rows_landed"] == d["relevant"] > 0
-    assert d["ours"]["events_per_s"] > 0 and d["seed"]["events_per_s"] > 0
+    assert d["floor"]["rows_landed"] == d["events"]  # every record, as it is
+    for job in ("ours", "seed", "floor"):
+        assert d[job]["events_per_s"] > 0 and sum(b["rows"] for b in d[job]["batches"]) == d["events"]
+        prof = d[job]["profile"]  # Java Flight Recorder's samples of the job's JVM
+        assert prof["samples"] > 0 and 0 < sum(p for _, p in prof["buckets"]) <= 100.1
     f = r["freshness"]
     assert f["visible"] == f["replied_2xx"] > 0 and 0 < f["p50_s"] <= f["p95_s"] <= f["max_s"] < 120
     for q in r["query"]["runs"]:

@@ -67,6 +67,25 @@ def test_generate_events_lands_exactly_what_was_sent(pipeline, tag):
     assert {(r[8], r[9]) for r in rows} == {("ApacheBench/2.3", "*/*")}
 
 
+def test_health_counts_the_requests_of_every_worker(pipeline, tag):
+    """gunicorn runs a worker process per core; /health adds up what all of them did."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import stackctl
+
+    master = stackctl.running_pid(stackctl.BY_NAME["api"])
+    workers = open(f"/proc/{master}/task/{master}/children").read().split()
+    assert len(workers) == (os.cpu_count() or 1) >= 2
+    before = requests.get(f"{API}/health", timeout=10).json()["counters"]
+    urls = [f"{API}/get_paid?user=w{i}-{tag}&amount={i}" for i in range(300)] + \
+           [f"{API}/get_paid?user=w{i}-{tag}&amount=x" for i in range(50)]
+    with ThreadPoolExecutor(16) as pool:
+        codes = Counter(pool.map(lambda u: requests.get(u, timeout=30).status_code, urls))
+    assert codes == {200: 300, 400: 50}
+    after = requests.get(f"{API}/health", timeout=10).json()["counters"]
+    assert (after["accepted"] - before["accepted"], after["rejected"] - before["rejected"]) == (300, 50)
+
+
 def test_forged_headers_store_the_true_values(pipeline, tag):
     user = f"honest-{tag}"
     r = requests.get(f"{API}/purchase_a_sword", params={"user": user, "type": "bronze"},
