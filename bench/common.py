@@ -177,6 +177,24 @@ def service_pid(name: str) -> int:
     return pid
 
 
+def kafka_backlog(spark):
+    """The whole of EVENTS_TOPIC, from its first offset, as a streaming DataFrame."""
+    return (spark.readStream.format("kafka").option("kafka.bootstrap.servers", config.KAFKA_BOOTSTRAP)
+            .option("subscribe", config.TOPIC).option("startingOffsets", "earliest").load())
+
+
+def drain_to_files(df, out: str, checkpoint: str) -> None:
+    """Drains df with Spark's parquet file sink until the backlog is done, then prints the
+    job's one JSON line of results (bench/drain.py reads it)."""
+    t0 = time.monotonic()
+    query = (df.writeStream.format("parquet").option("checkpointLocation", checkpoint).option("path", out)
+             .trigger(availableNow=True).start())
+    query.awaitTermination()
+    seconds = time.monotonic() - t0
+    print(json.dumps({"seconds": round(seconds, 2), "rows_landed": df.sparkSession.read.parquet(out).count(),
+                      "batches": batch_metrics(query)}))
+
+
 def batch_metrics(query) -> list[dict]:
     """Spark's own account of each micro-batch of a finished query (its StreamingQueryProgress):
     rows and where the milliseconds went (addBatch is reading, parsing and writing)."""

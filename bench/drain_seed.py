@@ -6,12 +6,11 @@ writes them, then it stops.
 """
 import json
 import sys
-import time
 
 from pyspark.sql.functions import from_json, udf
 from pyspark.sql.types import BooleanType, StringType, StructField, StructType
 
-from bench.common import batch_metrics
+from bench.common import drain_to_files, kafka_backlog
 from game_events import config
 
 
@@ -28,20 +27,12 @@ def event_schema():
 
 def main():
     out, checkpoint = sys.argv[1], sys.argv[2]
-    spark = config.spark_session("drain_seed")
-    raw = (spark.readStream.format("kafka").option("kafka.bootstrap.servers", config.KAFKA_BOOTSTRAP)
-           .option("subscribe", config.TOPIC).option("startingOffsets", "earliest").load())
+    raw = kafka_backlog(config.spark_session("drain_seed"))
     events = (raw.filter(is_event(raw.value.cast("string")))
               .select(raw.value.cast("string").alias("raw_event"), raw.timestamp.cast("string"),
                       from_json(raw.value.cast("string"), event_schema()).alias("json"))
               .select("raw_event", "timestamp", "json.*"))
-    t0 = time.monotonic()
-    query = (events.writeStream.format("parquet").option("checkpointLocation", checkpoint).option("path", out)
-             .trigger(availableNow=True).start())
-    query.awaitTermination()
-    seconds = time.monotonic() - t0
-    print(json.dumps({"seconds": round(seconds, 2), "rows_landed": spark.read.parquet(out).count(),
-                      "batches": batch_metrics(query)}))
+    drain_to_files(events, out, checkpoint)
 
 
 if __name__ == "__main__":

@@ -30,7 +30,9 @@ def table(header: list[str], rows: list[list]) -> list[str]:
 def profile(title: str, prof: dict | None) -> list[str]:
     if not prof:
         return []
-    md = ["", f"{title} (py-spy, {prof['samples']} samples): where the samples were taken, as % of all.", ""]
+    md = ["", f"{title} (py-spy, {prof['samples']} samples, from a separate run of a quarter of the requests so "
+          "that the figures above were measured without a profiler): where the samples were taken, as % of "
+          "all; threads waiting (`Condition.wait`, `select`) are sampled too.", ""]
     return md + table(["function, own time", "%", "function, with what it calls", "%"],
                       [[a[0], a[1], b[0], b[1]] for a, b in zip(prof["self"], prof["total"])])
 
