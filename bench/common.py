@@ -28,7 +28,17 @@ def tag() -> str:
     return uuid.uuid4().hex[:8]
 
 
+def commit() -> str:
+    """The checked-out commit, marked when the work tree has changes: what a result measured."""
+    def git(*a):
+        return subprocess.run(["git", *a], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+
+    head = git("rev-parse", "--short", "HEAD") or "unknown"
+    return head + ("+changes" if git("status", "--porcelain", "--untracked-files=no") else "")
+
+
 def save(name: str, result: dict) -> dict:
+    result = {**result, "measured": {"at": time.strftime("%Y-%m-%d %H:%M"), "commit": commit()}}
     OUT.mkdir(parents=True, exist_ok=True)
     (OUT / f"{name}.json").write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps({name: result}), flush=True)

@@ -41,14 +41,34 @@ def verdict(ok: bool | None) -> str:
     return "n/a" if ok is None else ("met" if ok else "**missed**")
 
 
-def render(out: Path, scale: str, seconds: float) -> str:
-    r = {p.stem: json.loads(p.read_text()) for p in out.glob("*.json")}
+def command(scale: str, only: list[str] | None) -> str:
+    if only:
+        return f"python -m bench.run{' --smoke' if scale == 'smoke' else ''} --only {','.join(only)}"
+    return "make bench-smoke" if scale == "smoke" else "make bench"
+
+
+def measured(results: dict) -> list[str]:
+    """When and on which commit each benchmark's figures were measured."""
+    rows = []
+    for name, (r, mtime) in results.items():
+        m = r.get("measured") or {"at": time.strftime("%Y-%m-%d %H:%M", time.localtime(mtime)),
+                                  "commit": "not recorded"}
+        rows.append([name, m["at"], m["commit"]])
+    return table(["benchmark", "measured at", "commit"], rows)
+
+
+def render(out: Path, scale: str, seconds: float, ran: list[str] | None = None) -> str:
+    files = {p.stem: (json.loads(p.read_text()), p.stat().st_mtime) for p in sorted(out.glob("*.json"))}
+    r = {name: result for name, (result, _) in files.items()}
+    every = ran is None or set(ran) >= set(r)
     md = [f"# Benchmarks ({scale} sizes)", "",
-          f"Written by `{'make bench-smoke' if scale == 'smoke' else 'make bench'}` on "
+          f"Written by `{command(scale, None if every else ran)}` on "
           f"{time.strftime('%Y-%m-%d %H:%M')} in {seconds:.0f} s, with the whole stack running on this machine.",
-          "Every figure below was measured in this run." + (" Smoke sizes are far too small for the figures to "
-                                                             "mean anything; they only show that the scripts work."
-                                                             if scale == "smoke" else ""), "", "## Machine", ""]
+          ("Every figure below was measured in this run." if every else
+           f"This run measured {', '.join(ran)}; the other figures are the last results of earlier runs.") +
+          (" Smoke sizes are far too small for the figures to mean anything; they only show that the scripts work."
+           if scale == "smoke" else ""), ""]
+    md += measured(files) + ["", "## Machine", ""]
     md += machine()
     targets = []
     if "ingest" in r:
@@ -80,14 +100,14 @@ def render(out: Path, scale: str, seconds: float) -> str:
                     [[b["events_per_s"], b["requests_per_s"], f"{b['p50_ms']:.0f}/{b['p99_ms']:.0f}",
                       b["cpu_ms_per_event"], b["events_2xx"], b["in_kafka"]]])
         md += profile("Our API under the batch load", b.get("profile"))
+        targets.append(("batch endpoint ≥ 50,000 events/s", f"{b['events_per_s']:,.0f} events/s",
+                        b["events_per_s"] >= 50000))
     if "producer" in r:
         k = r["producer"]
         md += ["", "The Kafka client's own ceiling (`bench/producer.py`): kafka-python's producer with the API's "
                f"settings, {k['events']:,} events in rounds of 1000, every acknowledgement awaited, no HTTP: "
                f"**{k['events_per_s']:,.0f} events/s**, {k['cpu_ms_per_event']} ms CPU per event "
                f"({k['in_kafka']:,} in Kafka)."]
-        targets.append(("batch endpoint ≥ 50,000 events/s", f"{b['events_per_s']:,.0f} events/s",
-                        b["events_per_s"] >= 50000))
     if "drain" in r:
         d = r["drain"]
         md += ["", "## Streaming drain (`bench/drain.py`)", "",
