@@ -38,7 +38,7 @@ def run(requests: int, size: int, concurrency: int) -> dict:
         # The profile comes from a shorter run of its own: py-spy's sampling takes CPU too.
         path.write_text(json.dumps(body(f"profiled-{run_tag}", size)))
         with common.Profile(common.service_pid("api"), "batch-api") as prof:
-            common.ab(f"{common.API}/events", max(1, requests // 4), concurrency, body=path)
+            common.ab(f"{common.API}/events", max(concurrency, requests // 4), concurrency, body=path)
     r["profile"] = prof.summary()
     r.update(events_per_request=size, events_per_s=round(r["requests_per_s"] * size * r["ok_2xx"] / requests, 1),
              events_2xx=r["ok_2xx"] * size, in_kafka=common.count_on_topic(config.TOPIC, start, user))

@@ -44,7 +44,7 @@ def run(requests: int, concurrency: list[int]) -> dict:
             # py-spy's sampling takes CPU too: the profile comes from a shorter run of its own,
             # so that neither side's figures above were measured under a profiler.
             with common.Profile(ours_pid, f"ingest-api-c{c}") as prof:
-                common.ab(f"{common.API}/purchase_a_sword?user=profiled-{run_tag}&type=gold", max(1, requests // 4), c)
+                common.ab(f"{common.API}/purchase_a_sword?user=profiled-{run_tag}&type=gold", max(c, requests // 4), c)
             ours["profile"] = prof.summary()
             # The baseline's producer sends in the background; give it a second before counting.
             base = measure(f"http://127.0.0.1:{port}{path}", seed.pid, requests, c, topic, user, settle_s=1)
