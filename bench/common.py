@@ -106,7 +106,7 @@ def count_on_topic(topic: str, start: int, marker: str) -> int:
     c.seek(tp, start)
     n, m = 0, marker.encode()
     for r in c:
-        n += m in r.value
+        n += r.value is not None and m in r.value  # a tombstone has no value
         if r.offset >= end - 1:
             break
     c.close()
