@@ -10,6 +10,11 @@ from bench.common import batch_metrics
 from game_events import config, stream
 
 
+def landed(spark, table_path: str) -> int:
+    fs, path = stream._hdfs(spark, table_path)
+    return spark.read.parquet(table_path).count() if fs.exists(path) else 0
+
+
 def main():
     spark = config.spark_session("drain_ours")
     t0 = time.monotonic()
@@ -17,9 +22,7 @@ def main():
              .option("checkpointLocation", config.CHECKPOINT_PATH).trigger(availableNow=True).start())
     query.awaitTermination()
     seconds = time.monotonic() - t0
-    rows = sum(spark.read.parquet(p).count() for p in (config.EVENTS_PATH, config.BAD_EVENTS_PATH)
-               if spark._jvm.org.apache.hadoop.fs.Path(p).getFileSystem(
-                   spark._jsc.hadoopConfiguration()).exists(spark._jvm.org.apache.hadoop.fs.Path(p)))
+    rows = sum(landed(spark, p) for p in (config.EVENTS_PATH, config.BAD_EVENTS_PATH))
     print(json.dumps({"seconds": round(seconds, 2), "rows_landed": rows, "batches": batch_metrics(query)}))
 
 

@@ -139,7 +139,6 @@ def event_fields() -> list[str]:
     return names
 
 
-
 def encode(body: dict) -> bytes:
     """An event as it is written to Kafka: compact JSON in the order the API builds it,
     headers first. The stream recognises exactly this form cheaply (wire_pattern)."""
