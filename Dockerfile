@@ -1,7 +1,8 @@
 # One image for every service of docker-compose.yml, installed by the same pinned files
-# and commands as `make install` (stack/install.sh). Built FROM a Debian base image made
-# with debootstrap (compose/base-image.sh), since no registry is reachable here.
-ARG BASE_IMAGE=localhost/game-events-debian:bookworm
+# and commands as `make install` (stack/install.sh). Built FROM Debian bookworm: on a
+# Docker host `docker-compose up -d` builds it from debian:bookworm; where no registry is
+# reachable, compose/build.sh passes a base made with debootstrap (compose/base-image.sh).
+ARG BASE_IMAGE=debian:bookworm
 FROM ${BASE_IMAGE}
 ENV DEBIAN_FRONTEND=noninteractive \
     VENV=/opt/venv \

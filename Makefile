@@ -1,10 +1,10 @@
 # The project's front door. `make demo` and `make test` are all a new user needs.
 PY      := .venv/bin/python
-STACK   := $(PY) stack/stackctl.py
+STACK   := $(PY) -m stack
 SERVICES ?= infra
 S       ?= kafka
 
-.PHONY: install up down status logs reset api stream demo test test-quick report openapi compact bench bench-smoke
+.PHONY: install up down status logs reset api stream demo test test-unit test-quick report openapi compact bench bench-smoke
 
 .venv/.installed: pyproject.toml stack/versions.env stack/pom.xml stack/install.sh
 	bash stack/install.sh
@@ -14,6 +14,7 @@ install:
 	bash stack/install.sh
 	touch .venv/.installed
 
+# SERVICES: services or groups (infra, pipeline, all, ...); see `python -m stack`.
 up: .venv/.installed
 	$(STACK) up $(SERVICES)
 
@@ -36,21 +37,29 @@ api: .venv/.installed
 stream: .venv/.installed
 	$(STACK) up infra stream
 
+# `up pipeline` brings up the engines, the topic, the tables, the API and the stream.
 demo: .venv/.installed
-	$(PY) -m game_events.demo
+	$(STACK) up pipeline
+	$(PY) -m game_events.analytics.demo
 
+# Everything: unit tests, then the ones that start the stack (and the compose run).
 test: .venv/.installed
-	$(PY) -m pytest -v
+	$(PY) -m pytest -v --durations=15
 
+# The unit tests alone: no services, well under a minute.
+test-unit: .venv/.installed
+	$(PY) -m pytest tests/unit
+
+# Everything but the tests marked slow (compose, faults, fuzz, benchmarks); it still starts the stack.
 test-quick: .venv/.installed
-	$(PY) -m pytest -v -m "not slow"
+	$(PY) -m pytest -v --durations=15 -m "not slow"
 
 report: .venv/.installed
-	$(STACK) up infra api stream
-	$(PY) -m game_events.report
+	$(STACK) up pipeline
+	$(PY) -m game_events.analytics.report
 
 openapi: .venv/.installed
-	$(PY) -m game_events.openapi > openapi.json
+	$(PY) -m game_events.api.openapi > openapi.json
 
 # Merges landed files older than OLDER_THAN (default 1h) into large ones; see compact_events.py.
 OLDER_THAN ?= 1h

@@ -1,5 +1,5 @@
 """Merges the small parquet files that write_event_stream.py lands in hive_events and
-hive_bad_events into large ones, atomically toward readers (see game_events/compaction.py).
+hive_bad_events into large ones, atomically toward readers (see game_events/storage/compaction.py).
 
     python compact_events.py                    # files older than an hour, once
     python compact_events.py --older-than 10m   # or any period: 90s, 10m, 1h, 2d
@@ -9,7 +9,8 @@ import argparse
 import logging
 import time
 
-from game_events import compaction, config
+from game_events import settings
+from game_events.storage import compaction
 
 
 def main():
@@ -20,7 +21,7 @@ def main():
     args = ap.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     while True:
-        for path in (config.EVENTS_PATH, config.BAD_EVENTS_PATH):
+        for path in (settings.EVENTS_PATH, settings.BAD_EVENTS_PATH):
             r = compaction.compact(path, compaction.seconds(args.older_than), args.target_mb * 1024 * 1024)
             print(f"{path}: {r.files_before} files -> {r.files_after} ({r.merged_files} merged into {r.outputs}, "
                   f"{r.rows} rows)", flush=True)

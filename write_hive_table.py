@@ -4,17 +4,17 @@ that are not valid events. Re-running it is harmless.
 
     spark-submit write_hive_table.py
 """
-from game_events import config, tables
+from game_events import catalogue, settings, spark
 
 
 def main():
-    spark = config.spark_session("write_hive_table")
-    for statement in tables.statements():
-        spark.sql(statement)
-    for table in (config.EVENTS_TABLE, config.BAD_EVENTS_TABLE):
-        location = spark.sql(f"DESCRIBE FORMATTED {table}").where("col_name = 'Location'").first()
+    session = spark.session("write_hive_table")
+    for statement in catalogue.statements():
+        session.sql(statement)
+    for table in (settings.EVENTS_TABLE, settings.BAD_EVENTS_TABLE):
+        location = session.sql(f"DESCRIBE FORMATTED {table}").where("col_name = 'Location'").first()
         print(f"table {table} at {location.data_type}")
-    spark.stop()
+    session.stop()
 
 
 if __name__ == "__main__":

@@ -10,8 +10,8 @@ import json
 import tempfile
 from pathlib import Path
 
-from bench import common
-from game_events import config
+from bench import common, profiling
+from game_events import settings, topic
 
 KINDS = (
     lambda u, i: {"event_type": "purchase_sword", "user": u, "type": ("gold", "silver", "bronze")[i % 3]},
@@ -31,17 +31,17 @@ def run(requests: int, size: int, concurrency: int) -> dict:
     with tempfile.TemporaryDirectory() as d:
         path = Path(d) / "body.json"
         path.write_text(json.dumps(body(user, size)))
-        start, cpu0 = common.end_offset(config.TOPIC), common.cpu_seconds(common.service_pid("api"))
+        start, cpu0 = topic.end_offsets(settings.TOPIC), common.cpu_seconds(common.service_pid("api"))
         r = common.ab(f"{common.API}/events", requests, concurrency, body=path)
         r["cpu_ms_per_event"] = round((common.cpu_seconds(common.service_pid("api")) - cpu0) * 1000
                                       / max(1, requests * size), 4)
         # The profile comes from a shorter run of its own: py-spy's sampling takes CPU too.
         path.write_text(json.dumps(body(f"profiled-{run_tag}", size)))
-        with common.Profile(common.service_pid("api"), "batch-api") as prof:
+        with profiling.Profile(common.service_pid("api"), "batch-api") as prof:
             common.ab(f"{common.API}/events", max(concurrency, requests // 4), concurrency, body=path)
     r["profile"] = prof.summary()
     r.update(events_per_request=size, events_per_s=round(r["requests_per_s"] * size * r["ok_2xx"] / requests, 1),
-             events_2xx=r["ok_2xx"] * size, in_kafka=common.count_on_topic(config.TOPIC, start, user))
+             events_2xx=r["ok_2xx"] * size, in_kafka=common.count_on_topic(settings.TOPIC, start, user))
     return common.save("batch", r)
 
 

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import argparse
 
-from bench import common
-from game_events import catalogue, config
+from bench import common, profiling
+from game_events import catalogue, settings
 
 MIX = (  # the generate_events.sh mix, in proportion, and 1 in 12 `default` events: (event_type, parameters)
     ("purchase_sword", {"type": "gold"}),
@@ -32,7 +32,7 @@ def preload(topic: str, n: int) -> int:
     """Writes n events (acks=all) and returns how many are relevant (not ignored)."""
     from kafka import KafkaProducer
 
-    producer = KafkaProducer(bootstrap_servers=config.KAFKA_BOOTSTRAP, acks="all", linger_ms=20,
+    producer = KafkaProducer(bootstrap_servers=settings.KAFKA_BOOTSTRAP, acks="all", linger_ms=20,
                              batch_size=256 * 1024)
     relevant = 0
     for i in range(n):
@@ -56,14 +56,14 @@ def run(events: int) -> dict:
     jobs = {"ours": ("drain_ours.py", (), env),
             "seed": ("drain_seed.py", (f"{base}/seed/events", f"{base}/seed/checkpoint"), {"EVENTS_TOPIC": topic}),
             "floor": ("drain_floor.py", (f"{base}/floor/events", f"{base}/floor/checkpoint"), {"EVENTS_TOPIC": topic})}
-    out = {"events": events, "relevant": relevant, "max_offsets_per_trigger": config.MAX_OFFSETS_PER_TRIGGER}
+    out = {"events": events, "relevant": relevant, "max_offsets_per_trigger": settings.MAX_OFFSETS_PER_TRIGGER}
     for name, (script, args, job_env) in jobs.items():
         recording = common.OUT / f"drain-{name}.jfr"
         recording.unlink(missing_ok=True)
         r = common.spark_submit(common.ROOT / "bench" / script, *args, env=job_env,
-                                options=common.jfr_options(recording))
+                                options=profiling.jfr_options(recording))
         r["events_per_s"] = round(events / r["seconds"], 1)
-        r["profile"] = common.jfr_summary(recording)
+        r["profile"] = profiling.jfr_summary(recording)
         out[name] = r
     out["ratio"] = round(out["ours"]["events_per_s"] / out["seed"]["events_per_s"], 2)
     out["floor_ratio"] = round(out["floor"]["events_per_s"] / out["seed"]["events_per_s"], 2)

@@ -9,12 +9,12 @@ import sys
 from pyspark.sql import functions as F
 
 from bench.common import drain_to_files, kafka_backlog
-from game_events import config
+from game_events import spark
 
 
 def main():
     out, checkpoint = sys.argv[1], sys.argv[2]
-    raw = kafka_backlog(config.spark_session("drain_floor"))
+    raw = kafka_backlog(spark.session("drain_floor"))
     drain_to_files(raw.select(F.col("value").cast("string").alias("raw_event"), F.col("timestamp").cast("string")),
                    out, checkpoint)
 

@@ -7,22 +7,22 @@ import json
 import time
 
 from bench.common import batch_metrics
-from game_events import config, stream
+from game_events import settings, spark
+from game_events.stream.job import start_query
 
 
-def landed(spark, table_path: str) -> int:
-    fs, path = stream._hdfs(spark, table_path)
-    return spark.read.parquet(table_path).count() if fs.exists(path) else 0
+def landed(session, table_path: str) -> int:
+    fs, path = spark.hadoop_path(session, table_path)
+    return session.read.parquet(table_path).count() if fs.exists(path) else 0
 
 
 def main():
-    spark = config.spark_session("drain_ours")
+    session = spark.session("drain_ours")
     t0 = time.monotonic()
-    query = (stream.parse(stream.read_events(spark)).writeStream.foreachBatch(stream.land_batch)
-             .option("checkpointLocation", config.CHECKPOINT_PATH).trigger(availableNow=True).start())
+    query = start_query(session, availableNow=True)
     query.awaitTermination()
     seconds = time.monotonic() - t0
-    rows = sum(landed(spark, p) for p in (config.EVENTS_PATH, config.BAD_EVENTS_PATH))
+    rows = sum(landed(session, p) for p in (settings.EVENTS_PATH, settings.BAD_EVENTS_PATH))
     print(json.dumps({"seconds": round(seconds, 2), "rows_landed": rows, "batches": batch_metrics(query)}))
 
 

@@ -11,7 +11,7 @@ from pyspark.sql.functions import from_json, udf
 from pyspark.sql.types import BooleanType, StringType, StructField, StructType
 
 from bench.common import drain_to_files, kafka_backlog
-from game_events import config
+from game_events import spark
 
 
 @udf(BooleanType())
@@ -27,7 +27,7 @@ def event_schema():
 
 def main():
     out, checkpoint = sys.argv[1], sys.argv[2]
-    raw = kafka_backlog(config.spark_session("drain_seed"))
+    raw = kafka_backlog(spark.session("drain_seed"))
     events = (raw.filter(is_event(raw.value.cast("string")))
               .select(raw.value.cast("string").alias("raw_event"), raw.timestamp.cast("string"),
                       from_json(raw.value.cast("string"), event_schema()).alias("json"))

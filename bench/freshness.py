@@ -14,7 +14,7 @@ import time
 import requests
 
 from bench import common
-from game_events import config
+from game_events import presto, settings
 
 POLL_S = 0.5
 
@@ -39,8 +39,7 @@ def run(seconds: float, rate: float) -> dict:
 
     def poller():
         while not stop.is_set():
-            # Presto's HTTP protocol directly: PyHive would add a second of polling.
-            rows = common.stackctl.presto_query(f"select user from {config.EVENTS_TABLE} where user like '%-{t}'")
+            rows = presto.rows(f"select user from {settings.EVENTS_TABLE} where user like '%-{t}'")
             now = time.monotonic()
             for (user,) in rows:
                 seen.setdefault(user, now)
@@ -58,7 +57,7 @@ def run(seconds: float, rate: float) -> dict:
     return common.save("freshness", {
         "seconds": seconds, "rate": rate, "replied_2xx": len(replied), "visible": len(lag),
         "p50_s": round(statistics.median(lag), 2), "p95_s": round(percentile(lag, 95), 2),
-        "max_s": round(max(lag), 2), "poll_interval_s": POLL_S, "trigger": config.TRIGGER})
+        "max_s": round(max(lag), 2), "poll_interval_s": POLL_S, "trigger": settings.TRIGGER})
 
 
 def main():

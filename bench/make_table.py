@@ -9,12 +9,12 @@ import sys
 
 from pyspark.sql import functions as F
 
-from game_events import catalogue, config, tables
+from game_events import catalogue, spark
 
 
 def main():
     table, path, events, files, tag = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), sys.argv[5]
-    spark = config.spark_session("make_table")
+    session = spark.session("make_table")
     i = F.col("id")
     kind = i % 4
     swords = F.array(*[F.lit(t) for t in catalogue.SWORD_PRICES])
@@ -35,18 +35,17 @@ def main():
         "user_agent": F.lit("ApacheBench/2.3"),
     }
     cols["raw_event"] = F.to_json(F.struct(*[cols[c].alias(c) for c in ("event_type", "user", "type", "name")]))
-    df = spark.range(events, numPartitions=files).select(
+    df = session.range(events, numPartitions=files).select(
         *[cols[n].cast(t).alias(n) for n, t in catalogue.COLUMNS])
     staging = f"{path}/.staging/make_table"
     df.write.mode("overwrite").parquet(staging)
-    jvm, conf = spark._jvm, spark._jsc.hadoopConfiguration()
-    Path = jvm.org.apache.hadoop.fs.Path
-    fs = Path(path).getFileSystem(conf)
-    parts = sorted(s.getPath().toString() for s in fs.listStatus(Path(staging)) if s.getPath().getName().startswith("part-"))
+    fs, staged = spark.hadoop_path(session, staging)
+    Path = session._jvm.org.apache.hadoop.fs.Path
+    parts = sorted(s.getPath().toString() for s in fs.listStatus(staged) if s.getPath().getName().startswith("part-"))
     for n, part in enumerate(parts):
         fs.rename(Path(part), Path(f"{path}/batch-{n:012d}.parquet"))
     fs.delete(Path(f"{path}/.staging"), True)
-    spark.sql(tables.ddl(table, catalogue.COLUMNS, path))
+    session.sql(catalogue.ddl(table, catalogue.COLUMNS, path))
     print(json.dumps({"files": len(parts), "events": events}))
 
 

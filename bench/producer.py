@@ -12,7 +12,7 @@ import resource
 import time
 
 from bench import common
-from game_events import config
+from game_events import settings, topic
 
 
 def cpu() -> float:
@@ -23,15 +23,15 @@ def cpu() -> float:
 def run(events: int) -> dict:
     from kafka import KafkaProducer
 
-    topic = f"bench-producer-{common.tag()}"
+    name = f"bench-producer-{common.tag()}"
     event = json.dumps({"Accept": "*/*", "Host": "user1.comcast.com", "User-Agent": "ApacheBench/2.3",
                         "event_type": "get_paid", "user": "user1", "amount": 100}, separators=(",", ":")).encode()
-    producer = KafkaProducer(bootstrap_servers=config.KAFKA_BOOTSTRAP, acks="all", enable_idempotence=True,
+    producer = KafkaProducer(bootstrap_servers=settings.KAFKA_BOOTSTRAP, acks="all", enable_idempotence=True,
                              linger_ms=2, batch_size=256 * 1024)
-    producer.send(topic, event).get(30)  # connected, topic created
+    producer.send(name, event).get(30)  # connected, topic created
     t0, c0, sent = time.monotonic(), cpu(), 0
     while sent < events:
-        futures = [producer.send(topic, event) for _ in range(min(1000, events - sent))]
+        futures = [producer.send(name, event) for _ in range(min(1000, events - sent))]
         for f in futures:
             f.get(30)
         sent += len(futures)
@@ -39,7 +39,7 @@ def run(events: int) -> dict:
     producer.close()
     return common.save("producer", {"events": events, "events_per_s": round(events / seconds, 1),
                                     "cpu_ms_per_event": round(cpu_s * 1000 / events, 4),
-                                    "in_kafka": common.end_offset(topic) - 1})
+                                    "in_kafka": sum(topic.end_offsets(name).values()) - 1})
 
 
 def main():

@@ -1,6 +1,6 @@
 """Query latency: the report's queries and `count(*) group by event_type` through Presto
 over a table of EVENTS landed events in many small files (as the stream leaves them),
-before and after compaction (game_events.compaction), with the file counts.
+before and after compaction (game_events.storage.compaction), with the file counts.
 
     python -m bench.query --events 1000000,10000000 --events-per-file 10000
 """
@@ -11,20 +11,21 @@ import statistics
 import time
 
 from bench import common
-from game_events import compaction, report
+from game_events import presto
+from game_events.analytics.queries import QUESTIONS
+from game_events.storage import compaction
 
 
-def query(sql: str) -> list[list]:
-    # Presto's HTTP protocol directly: PyHive sleeps a whole second between polls, which
-    # would round every latency up to the next second.
-    return common.stackctl.presto_query(sql, timeout=600)
+def query(sql: str) -> list[tuple]:
+    return presto.rows(sql, timeout=600)
+
 
 GROUP_BY_TYPE = "select event_type, count(*) from hive_events group by 1"
 
 
 def queries(tag: str) -> dict[str, str]:
     return {"count(*) group by event_type": GROUP_BY_TYPE,
-            **{title: sql for title, _, sql in report.sections(tag)}}
+            **{q.title: q.sql(tag) for q in QUESTIONS}}
 
 
 def latencies(table: str, tag: str, repeat: int) -> dict[str, float]:

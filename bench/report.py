@@ -8,7 +8,8 @@ import platform
 import time
 from pathlib import Path
 
-from bench import common
+from game_events import settings
+from game_events.analytics.formatting import table
 
 
 def machine() -> list[str]:
@@ -19,12 +20,7 @@ def machine() -> list[str]:
             f"- memory: {int(mem.split()[1]) // 1024} MiB",
             f"- load average when the report was written: {', '.join(f'{x:.2f}' for x in os.getloadavg())}",
             f"- {platform.system()} {platform.release()}, Python {platform.python_version()}",
-            "- versions (stack/versions.env): " + ", ".join(f"{k} {v}" for k, v in common.stackctl.VERSIONS.items())]
-
-
-def table(header: list[str], rows: list[list]) -> list[str]:
-    return ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)] + \
-           ["| " + " | ".join("" if v is None else str(v) for v in r) + " |" for r in rows]
+            "- versions (stack/versions.env): " + ", ".join(f"{k} {v}" for k, v in settings.VERSIONS.items())]
 
 
 def profile(title: str, prof: dict | None) -> list[str]:
@@ -34,7 +30,7 @@ def profile(title: str, prof: dict | None) -> list[str]:
           "that the figures above were measured without a profiler): where the samples were taken, as % of "
           "all; threads waiting (`Condition.wait`, `select`) are sampled too.", ""]
     return md + table(["function, own time", "%", "function, with what it calls", "%"],
-                      [[a[0], a[1], b[0], b[1]] for a, b in zip(prof["self"], prof["total"])])
+                      [[a[0], a[1], b[0], b[1]] for a, b in zip(prof["self"], prof["total"])]).splitlines()
 
 
 def verdict(ok: bool | None) -> str:
@@ -54,7 +50,7 @@ def measured(results: dict) -> list[str]:
         m = r.get("measured") or {"at": time.strftime("%Y-%m-%d %H:%M", time.localtime(mtime)),
                                   "commit": "not recorded"}
         rows.append([name, m["at"], m["commit"]])
-    return table(["benchmark", "measured at", "commit"], rows)
+    return table(["benchmark", "measured at", "commit"], rows).splitlines()
 
 
 def render(out: Path, scale: str, seconds: float, ran: list[str] | None = None) -> str:
@@ -85,7 +81,8 @@ def render(out: Path, scale: str, seconds: float, ran: list[str] | None = None) 
                       f"{x['seed']['p50_ms']:.0f}/{x['seed']['p99_ms']:.0f}",
                       x["ours"]["cpu_ms_per_request"], x["seed"]["cpu_ms_per_request"],
                       f"{x['ours']['in_kafka']}/{x['ours']['ok_2xx']} ({x['ours']['durable_pct']}%)",
-                      f"{x['seed']['in_kafka']}/{x['seed']['ok_2xx']} ({x['seed']['durable_pct']}%)"] for x in runs])
+                      f"{x['seed']['in_kafka']}/{x['seed']['ok_2xx']} ({x['seed']['durable_pct']}%)"]
+                     for x in runs]).splitlines()
         md += profile(f"Our API at concurrency {runs[-1]['concurrency']}", runs[-1]["ours"].get("profile"))
         c32 = next((x for x in runs if x["concurrency"] == 32), None)
         targets.append(("ingest ≥ 3× the baseline's req/s at concurrency 32, every event durable",
@@ -98,7 +95,7 @@ def render(out: Path, scale: str, seconds: float, ran: list[str] | None = None) 
                f"concurrency {b['concurrency']}.", ""]
         md += table(["events/s", "requests/s", "p50/p99 ms", "CPU ms/event", "events answered 2xx", "in Kafka"],
                     [[b["events_per_s"], b["requests_per_s"], f"{b['p50_ms']:.0f}/{b['p99_ms']:.0f}",
-                      b["cpu_ms_per_event"], b["events_2xx"], b["in_kafka"]]])
+                      b["cpu_ms_per_event"], b["events_2xx"], b["in_kafka"]]]).splitlines()
         md += profile("Our API under the batch load", b.get("profile"))
         targets.append(("batch endpoint ≥ 50,000 events/s", f"{b['events_per_s']:,.0f} events/s",
                         b["events_per_s"] >= 50000))
@@ -121,14 +118,15 @@ def render(out: Path, scale: str, seconds: float, ran: list[str] | None = None) 
                     [[label, d[k]["seconds"], d[k]["events_per_s"], round(d[k]["events_per_s"] / d["seed"]["events_per_s"], 2),
                       d[k]["rows_landed"], "; ".join(f"{b['rows']:,}, {b['ms']['addBatch'] / 1000:.1f}"
                                                      for b in d[k].get("batches", []))]
-                     for k, label in jobs if k in d])
+                     for k, label in jobs if k in d]).splitlines()
         md += ["", "Where each job's JVM spent its time (Java Flight Recorder, execution samples of the driver, "
                "where `local[2]` runs every task), as % of samples:", ""]
         profiled = [(k, label) for k, label in jobs if (d.get(k) or {}).get("profile")]
         names = sorted({b for k, _ in profiled for b, _ in d[k]["profile"]["buckets"]},
                        key=lambda b: -max(dict(d[k]["profile"]["buckets"]).get(b, 0) for k, _ in profiled))
         md += table(["time spent in"] + [f"{k} ({d[k]['profile']['samples']} samples)" for k, _ in profiled],
-                    [[b] + [dict(d[k]["profile"]["buckets"]).get(b, "") for k, _ in profiled] for b in names])
+                    [[b] + [dict(d[k]["profile"]["buckets"]).get(b, "") for k, _ in profiled]
+                     for b in names]).splitlines()
         for k, label in profiled:
             md += ["", f"Hottest methods, {k} (own time, % of samples): " +
                    "; ".join(f"`{m}` {p}" for m, p in d[k]["profile"]["self"][:6]) + "."]
@@ -139,7 +137,7 @@ def render(out: Path, scale: str, seconds: float, ran: list[str] | None = None) 
                f"{f['rate']} events/s for {f['seconds']:.0f} s through the API; seconds from each 2xx reply to its row "
                f"in Presto, polled every {f['poll_interval_s']} s; stream trigger {f['trigger']}.", ""]
         md += table(["events", "visible", "p50 s", "p95 s", "max s"],
-                    [[f["replied_2xx"], f["visible"], f["p50_s"], f["p95_s"], f["max_s"]]])
+                    [[f["replied_2xx"], f["visible"], f["p50_s"], f["p95_s"], f["max_s"]]]).splitlines()
         targets.append(("freshness p95 ≤ 15 s", f"{f['p95_s']} s", f["p95_s"] <= 15))
     if "query" in r:
         q = r["query"]
@@ -149,7 +147,8 @@ def render(out: Path, scale: str, seconds: float, ran: list[str] | None = None) 
         for x in q["runs"]:
             md += [f"### {x['events']:,} events: {x['files_before']} files → {x['files_after']} "
                    f"(compaction {x['compaction_s']} s)", ""]
-            md += table(["query", "before s", "after s"], [[k, v, x["after_s"][k]] for k, v in x["before_s"].items()])
+            md += table(["query", "before s", "after s"],
+                        [[k, v, x["after_s"][k]] for k, v in x["before_s"].items()]).splitlines()
             md.append("")
         big = max(q["runs"], key=lambda x: x["events"])
         t = big["after_s"]["count(*) group by event_type"]
@@ -157,7 +156,7 @@ def render(out: Path, scale: str, seconds: float, ran: list[str] | None = None) 
                         f"{t} s over {big['events']:,} events", t <= 2 if big["events"] >= 10_000_000 else None))
     md += ["", "## Targets (issue 7)", ""]
     md += table(["target", "measured", "verdict"],
-                [[a, b, verdict(None if scale == "smoke" else c)] for a, b, c in targets])
+                [[a, b, verdict(None if scale == "smoke" else c)] for a, b, c in targets]).splitlines()
     if scale == "smoke":
         md += ["", "Smoke sizes say nothing about the targets: run `make bench` on a quiet machine."]
     return "\n".join(md) + "\n"

@@ -3,16 +3,16 @@
     python -m bench.run            # full sizes (make bench): BENCHMARKS.md
     python -m bench.run --smoke    # tiny sizes (make bench-smoke): var/bench-smoke/BENCHMARKS.md
 
-It starts what it needs on the configured stack (the engines, the topic, the tables, the
-API and the stream), as `make demo` does.
+It first brings the pipeline up (`python -m stack up pipeline`: the engines, the topic, the
+tables, the API and the stream), as `make demo` does.
 """
 from __future__ import annotations
 
 import argparse
-import subprocess
 import time
 
 from bench import batch, common, drain, freshness, ingest, producer, query, report
+from game_events import settings
 
 SIZES = {
     "full": {"ingest": {"requests": 20000, "concurrency": [1, 8, 32]},
@@ -28,20 +28,6 @@ SIZES = {
               "freshness": {"seconds": 12, "rate": 2},
               "query": {"events": [5000], "per_file": 500, "repeat": 1}},
 }
-
-
-def pipeline() -> None:
-    st = common.stackctl
-    st.render()
-    for svc in st.expand(["infra"]):
-        st.start(svc)
-    subprocess.run([str(common.ROOT / "bin" / "kafka-topics"), "--create", "--topic", common.config.TOPIC,
-                    "--partitions", "1", "--replication-factor", "1", "--if-not-exists"], check=True,
-                   capture_output=True, cwd=common.ROOT)
-    subprocess.run([str(common.ROOT / "bin" / "spark-submit"), str(common.ROOT / "write_hive_table.py")], check=True,
-                   capture_output=True, cwd=common.ROOT)
-    for name in ("api", "stream"):
-        st.start(st.BY_NAME[name])
 
 
 BENCHMARKS = {"ingest": ingest, "batch": batch, "producer": producer, "drain": drain, "freshness": freshness,
@@ -60,9 +46,9 @@ def main():
     if unknown:
         ap.error(f"unknown benchmark: {', '.join(sorted(unknown))} (choose from {', '.join(BENCHMARKS)})")
     s = SIZES[scale]
-    common.OUT = common.stackctl.DATA / ("bench-smoke" if args.smoke else "bench")
+    common.OUT = settings.DATA / ("bench-smoke" if args.smoke else "bench")
     t0 = time.monotonic()
-    pipeline()
+    common.pipeline()
     for name in names:
         BENCHMARKS[name].run(**s[name])
     out = common.OUT / "BENCHMARKS.md" if args.smoke else common.ROOT / "BENCHMARKS.md"

@@ -10,10 +10,10 @@ import os
 from flask import Flask, request
 from kafka import KafkaProducer
 
-from game_events import config
+from game_events import settings
 
 app = Flask(__name__)
-producer = KafkaProducer(bootstrap_servers=config.KAFKA_BOOTSTRAP)
+producer = KafkaProducer(bootstrap_servers=settings.KAFKA_BOOTSTRAP)
 TOPIC = os.environ.get("SEED_TOPIC", "events")
 
 

@@ -1,14 +1,13 @@
-# Sourced by the bin/ wrappers: the same paths and pins as stack/stackctl.py.
+# Sourced by the bin/ wrappers. Every path, pin and endpoint comes from
+# game_events.settings, the project's one source, printed as shell assignments.
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-. "$root/stack/versions.env"
-venv=${VENV:-$root/.venv}
-cache=${GAME_EVENTS_CACHE:-$HOME/.cache/game-events}
-data=${STACK_DATA:-$root/var}
-conf=$data/conf
-export JAVA_HOME=${JAVA17_HOME:-/usr/lib/jvm/java-17-openjdk-amd64}
-java=$JAVA_HOME/bin/java
-kafka_bootstrap=${KAFKA_BOOTSTRAP:-${KAFKA_HOST:-127.0.0.1}:${KAFKA_PORT:-29092}}
 need() { [ -e "$1" ] || { echo "error: $1 is missing; run: make install && make up" >&2; exit 1; }; }
+need "${VENV:-$root/.venv}/bin/python"
+settings=$(PYTHONPATH=$root${PYTHONPATH:+:$PYTHONPATH} "${VENV:-$root/.venv}/bin/python" -m game_events.settings) \
+  || { echo "error: could not read game_events.settings" >&2; exit 1; }
+eval "$settings"
+export JAVA_HOME
+java=$JAVA_HOME/bin/java
 # Add a default option unless the caller gave it, so the seed's commands work verbatim
 # and the short forms reach the local stack.
 has_opt() { local o=$1; shift; for a in "$@"; do [[ $a == "$o" || $a == "$o="* ]] && return 0; done; return 1; }

@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # Sets up podman (with runc) and its Docker-compatible API socket, so that Debian's
 # docker-compose can run docker-compose.yml on a machine without a Docker engine.
-# Prints the DOCKER_HOST to export.
+# Prints the DOCKER_HOST to export. When it starts the service, it writes the service's
+# pid to PODMAN_PID_FILE (default /run/podman/service.pid): stop it with
+# `kill "$(cat /run/podman/service.pid)"`.
 set -euo pipefail
 sock=/run/podman/podman.sock
+pid_file=${PODMAN_PID_FILE:-/run/podman/service.pid}
 missing=()
 for tool in podman:podman docker-compose:docker-compose debootstrap:debootstrap runc:runc curl:curl; do
   command -v "${tool%%:*}" >/dev/null || missing+=("${tool#*:}")
@@ -30,6 +33,7 @@ CONF
 fi
 if ! curl -fsS --unix-socket "$sock" http://d/_ping >/dev/null 2>&1; then
   nohup podman system service --time=0 "unix://$sock" >/tmp/podman-service.log 2>&1 &
+  echo $! > "$pid_file"
   for _ in $(seq 50); do curl -fsS --unix-socket "$sock" http://d/_ping >/dev/null 2>&1 && break; sleep 0.2; done
 fi
 curl -fsS --unix-socket "$sock" http://d/_ping >/dev/null || { echo "error: podman's API socket did not start; see /tmp/podman-service.log" >&2; exit 1; }

@@ -1,0 +1,141 @@
+"""Every endpoint, port, path and name of a deployment, in one place, from the environment.
+
+The defaults suit the local stack (`make up`). The compose deployment changes only host
+names (BIND_HOST=0.0.0.0 and each *_HOST set to a service name); users with their own
+clusters point the same variables there. Everything else derives from this module: the
+stack's config templates (template_values), Spark's configuration (spark_conf, also
+rendered as spark-defaults.conf) and the bin/ wrappers (`python -m game_events.settings`
+prints these settings as shell assignments).
+
+Reading it has no side effects: it only reads files and environment variables.
+"""
+from __future__ import annotations
+
+import os
+import shlex
+import sys
+from pathlib import Path
+
+
+def _env(name: str, default: str) -> str:
+    return os.environ.get(name) or default
+
+
+ROOT = Path(__file__).resolve().parent.parent
+VERSIONS_FILE = ROOT / "stack" / "versions.env"
+VERSIONS = dict(
+    line.split("=", 1) for line in VERSIONS_FILE.read_text().splitlines() if line and not line.startswith("#")
+)
+
+# --- where things live on this machine -------------------------------------------------
+CACHE = Path(_env("GAME_EVENTS_CACHE", str(Path.home() / ".cache" / "game-events")))
+DATA = Path(_env("STACK_DATA", str(ROOT / "var"))).resolve()
+CONF = DATA / "conf"
+LOGS = DATA / "logs"
+RUN = DATA / "run"
+VENV = Path(_env("VENV", str(ROOT / ".venv")))
+JAVA_HOME = Path(_env("JAVA17_HOME", "/usr/lib/jvm/java-17-openjdk-amd64"))
+JARS = {
+    "kafka": CACHE / "jars" / f"kafka-{VERSIONS['KAFKA_VERSION']}",
+    "hadoop": CACHE / "jars" / f"hadoop-{VERSIONS['HADOOP_VERSION']}",
+    "spark-kafka": CACHE / "jars" / f"spark-kafka-{VERSIONS['SPARK_VERSION']}",
+}
+PRESTO_HOME = CACHE / f"presto-server-{VERSIONS['PRESTO_VERSION']}"
+PRESTO_CLI = CACHE / f"presto-cli-{VERSIONS['PRESTO_VERSION']}-executable.jar"
+
+# --- endpoints: hosts and ports (ports follow the seed where it names one) -------------
+BIND_HOST = _env("BIND_HOST", "127.0.0.1")
+KAFKA_HOST = _env("KAFKA_HOST", "127.0.0.1")
+KAFKA_PORT = int(_env("KAFKA_PORT", "29092"))
+KAFKA_CONTROLLER_PORT = int(_env("KAFKA_CONTROLLER_PORT", "29093"))
+KAFKA_BOOTSTRAP = _env("KAFKA_BOOTSTRAP", f"{KAFKA_HOST}:{KAFKA_PORT}")
+NAMENODE_HOST = _env("NAMENODE_HOST", "127.0.0.1")
+NAMENODE_PORT = int(_env("NAMENODE_PORT", "8020"))
+NAMENODE_HTTP_PORT = int(_env("NAMENODE_HTTP_PORT", "9870"))
+NAMENODE = _env("NAMENODE", f"hdfs://{NAMENODE_HOST}:{NAMENODE_PORT}")
+WEBHDFS = _env("WEBHDFS", f"http://{NAMENODE_HOST}:{NAMENODE_HTTP_PORT}")
+DATANODE_HOST = _env("DATANODE_HOST", "127.0.0.1")
+DATANODE_PORT = int(_env("DATANODE_PORT", "9866"))
+DATANODE_HTTP_PORT = int(_env("DATANODE_HTTP_PORT", "9864"))
+DATANODE_IPC_PORT = int(_env("DATANODE_IPC_PORT", "9867"))
+METASTORE_HOST = _env("METASTORE_HOST", "127.0.0.1")
+METASTORE_PORT = int(_env("METASTORE_PORT", "9083"))
+METASTORE_URI = _env("METASTORE_URI", f"thrift://{METASTORE_HOST}:{METASTORE_PORT}")
+PRESTO_HOST = _env("PRESTO_HOST", "127.0.0.1")
+PRESTO_PORT = int(_env("PRESTO_PORT", "8080"))
+PRESTO_URL = f"http://{PRESTO_HOST}:{PRESTO_PORT}"
+# API_HOST is where gunicorn binds; clients on this host reach a wildcard bind on loopback.
+API_HOST = _env("API_HOST", "127.0.0.1")
+API_PORT = int(_env("API_PORT", "5000"))
+API_URL = _env("API_URL", f"http://{'127.0.0.1' if API_HOST in ('0.0.0.0', '::') else API_HOST}:{API_PORT}")
+API_WORKERS = int(_env("API_WORKERS", str(os.cpu_count() or 1)))
+SPARK_MASTER = _env("SPARK_MASTER", "local[2]")
+SPARK_DRIVER_HOST = _env("SPARK_DRIVER_HOST", "127.0.0.1")
+SPARK_UI_PORT = 4040
+KAFKA_LOG_LEVEL = _env("KAFKA_LOG_LEVEL", "info")
+HADOOP_LOG_LEVEL = _env("HADOOP_LOG_LEVEL", "INFO")
+
+# --- names of the pipeline's topic, tables and paths -----------------------------------
+TOPIC = _env("EVENTS_TOPIC", "events")
+EVENTS_TABLE = "hive_events"
+BAD_EVENTS_TABLE = "hive_bad_events"
+EVENTS_PATH = _env("EVENTS_PATH", "/tmp/game_events")
+BAD_EVENTS_PATH = _env("BAD_EVENTS_PATH", "/tmp/game_bad_events")
+CHECKPOINT_PATH = _env("CHECKPOINT_PATH", "/tmp/checkpoints/write_event_stream")
+
+# --- behaviour -------------------------------------------------------------------------
+TRIGGER = _env("STREAM_TRIGGER", "10 seconds")
+# Bounds one micro-batch when draining a backlog.
+MAX_OFFSETS_PER_TRIGGER = int(_env("MAX_OFFSETS_PER_TRIGGER", "500000"))
+# Failures in a row (no batch landed in between) after which the job stops restarting.
+STREAM_MAX_FAILURES = int(_env("STREAM_MAX_FAILURES", "10"))
+# Where the job writes its counters after each batch, for `make status`; unset: nowhere.
+STREAM_PROGRESS_FILE = os.environ.get("STREAM_PROGRESS_FILE")
+# Touched once the streaming query runs, so the launcher knows it is up; unset: nothing.
+STREAM_READY_FILE = os.environ.get("GAME_EVENTS_READY_FILE")
+# How long the API waits for Kafka to acknowledge an event before answering 503.
+KAFKA_ACK_TIMEOUT_S = float(_env("KAFKA_ACK_TIMEOUT_S", "5"))
+# Bounds every Presto query the project makes (analytics, probes, tests).
+PRESTO_TIMEOUT_S = float(_env("PRESTO_TIMEOUT_S", "120"))
+
+
+def spark_conf() -> dict[str, str]:
+    """Spark's settings for this deployment: rendered as spark-defaults.conf for
+    spark-submit, and applied by game_events.spark.session() to sessions started from Python."""
+    jars = sorted(JARS["spark-kafka"].glob("*.jar")) if JARS["spark-kafka"].exists() else []
+    return {
+        "spark.master": SPARK_MASTER,
+        "spark.jars": ",".join(str(p) for p in jars),
+        "spark.hadoop.fs.defaultFS": NAMENODE,
+        "spark.hadoop.hive.metastore.uris": METASTORE_URI,
+        "spark.sql.catalogImplementation": "hive",
+        "spark.sql.session.timeZone": "UTC",
+        # Decimals as fixed-length byte arrays, as Hive-era readers (Presto's) expect.
+        "spark.sql.parquet.writeLegacyFormat": "true",
+        # The stream caches each micro-batch only until both tables are written:
+        # compressing that cache costs CPU and saves nothing worth having.
+        "spark.sql.inMemoryColumnarStorage.compressed": "false",
+        "spark.driver.bindAddress": BIND_HOST,
+        "spark.driver.host": SPARK_DRIVER_HOST,
+        "spark.ui.showConsoleProgress": "false",
+        "spark.sql.shuffle.partitions": "2",
+    }
+
+
+def template_values() -> dict[str, str]:
+    """The names the config templates in stack/templates may use, as ${NAME}."""
+    values = {name: str(value) for name, value in globals().items()
+              if name.isupper() and isinstance(value, (str, int, float, Path))}
+    values.update(DATA_DIR=str(DATA), CONF_DIR=str(CONF))
+    return values
+
+
+def shell() -> str:
+    """These settings as shell assignments, for the bin/ wrappers (sourced by _env.sh)."""
+    values = {**template_values(), **VERSIONS}
+    values.update({f"JARS_{k.upper().replace('-', '_')}": str(v) for k, v in JARS.items()})
+    return "".join(f"{k}={shlex.quote(v)}\n" for k, v in sorted(values.items()))
+
+
+if __name__ == "__main__":
+    sys.stdout.write(shell())

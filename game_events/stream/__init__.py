@@ -1,0 +1,14 @@
+"""The streaming job, Kafka -> hive_events and hive_bad_events, derived from the catalogue.
+
+    rules.py     parse(): Kafka records -> rows with a `reason` (null for a valid event)
+    landing.py   land_batch(): one micro-batch as one parquet file per table, atomically
+    progress.py  the job's counters and the files that tell the launcher about it
+    job.py       the streaming query, its restarts and its guard against a lost checkpoint
+"""
+from game_events.stream.job import read_events, refuse_orphaned_output, run_with_restarts, start_query
+from game_events.stream.landing import land_batch
+from game_events.stream.progress import TOTALS
+from game_events.stream.rules import json_schema, parse, reasons
+
+__all__ = ["read_events", "refuse_orphaned_output", "run_with_restarts", "start_query", "land_batch", "TOTALS",
+           "json_schema", "parse", "reasons"]

@@ -1,0 +1,102 @@
+"""The streaming job: reads the topic, parses (rules), lands (landing) every TRIGGER, and
+restarts itself from its checkpoint in HDFS when Kafka, HDFS or the network goes away.
+write_event_stream.py runs main()."""
+from __future__ import annotations
+
+import logging
+import time
+
+from pyspark.sql import DataFrame
+
+from game_events import settings, spark
+from game_events.stream.landing import land_batch
+from game_events.stream.progress import TOTALS, mark_ready, write_progress
+from game_events.stream.rules import parse
+
+log = logging.getLogger("game_events.stream")
+
+
+def read_events(session, starting_offsets: str = "earliest",
+                max_offsets_per_trigger: int | None = settings.MAX_OFFSETS_PER_TRIGGER) -> DataFrame:
+    """The topic as a streaming DataFrame; max_offsets_per_trigger=None reads a whole
+    backlog in one batch."""
+    reader = (
+        session.readStream.format("kafka")
+        .option("kafka.bootstrap.servers", settings.KAFKA_BOOTSTRAP)
+        .option("subscribe", settings.TOPIC)
+        .option("startingOffsets", starting_offsets)
+    )
+    if max_offsets_per_trigger:
+        reader = reader.option("maxOffsetsPerTrigger", max_offsets_per_trigger)
+    return reader.load()
+
+
+def start_query(session, **trigger):
+    """Starts the job's streaming query; trigger: Spark's (default: every TRIGGER)."""
+    return (
+        parse(read_events(session))
+        .writeStream.foreachBatch(land_batch)
+        .option("checkpointLocation", settings.CHECKPOINT_PATH)
+        .trigger(**(trigger or {"processingTime": settings.TRIGGER}))
+        .queryName("write_event_stream")
+        .start()
+    )
+
+
+def refuse_orphaned_output(session) -> None:
+    """Stops the job before it starts when its checkpoint is gone but the tables hold
+    landed files: without a checkpoint the batch ids restart at 0, so the job would skip
+    new batches whose file names exist, or land the whole topic again beside them."""
+    fs, checkpoint = spark.hadoop_path(session, f"{settings.CHECKPOINT_PATH}/offsets")
+    if fs.exists(checkpoint):
+        return
+    for table_path in (settings.EVENTS_PATH, settings.BAD_EVENTS_PATH):
+        _, path = spark.hadoop_path(session, table_path)
+        if fs.exists(path) and any(st.getPath().getName().endswith(".parquet") and
+                                   not st.getPath().getName().startswith(".") for st in fs.listStatus(path)):
+            raise SystemExit(
+                f"error: {table_path} holds landed files but the checkpoint {settings.CHECKPOINT_PATH} is missing; "
+                "restore the checkpoint, or remove the landed files and the checkpoint together: "
+                f"bin/hadoop fs -rm -r {settings.CHECKPOINT_PATH} {settings.EVENTS_PATH} {settings.BAD_EVENTS_PATH}")
+
+
+def run_with_restarts(start, max_failures: int = settings.STREAM_MAX_FAILURES) -> None:
+    """Runs the streaming query that start() starts and restarts it from its checkpoint
+    when it fails (Kafka, HDFS or the network went away), with a growing pause. It gives
+    up after max_failures failures in a row with no batch landed in between, so a
+    permanent error still stops the job instead of looping for ever."""
+    from py4j.protocol import Py4JJavaError
+    from pyspark.errors import StreamingQueryException
+
+    failures, batches_at_failure = 0, -1
+    while True:
+        try:
+            # Starting fails too while HDFS is away: it reads the checkpoint's metadata.
+            start().awaitTermination()
+            return
+        except (StreamingQueryException, Py4JJavaError) as e:
+            failures = failures + 1 if TOTALS["batches"] == batches_at_failure else 1
+            batches_at_failure = TOTALS["batches"]
+            if failures > max_failures:
+                raise
+            pause = min(2 ** failures, 30)
+            TOTALS["restarts"] += 1
+            write_progress(last_error=str(e).splitlines()[0][:300])
+            log.error("streaming query failed (%s); restarting from the checkpoint in %ds (failure %d of %d "
+                      "in a row)", str(e).splitlines()[0][:300], pause, failures, max_failures)
+            time.sleep(pause)
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    session = spark.session("write_event_stream")
+    refuse_orphaned_output(session)
+    log.info("streaming %s from %s to %s every %s", settings.TOPIC, settings.KAFKA_BOOTSTRAP, settings.EVENTS_PATH,
+             settings.TRIGGER)
+
+    def start():
+        query = start_query(session)
+        mark_ready()  # tells the launcher the query runs
+        return query
+
+    run_with_restarts(start)

@@ -1,0 +1,113 @@
+"""The stream's parsing rules, derived from the catalogue, as Spark column expressions
+(no Python UDFs).
+
+parse() turns Kafka records into rows with a `reason` column that is null for a valid
+event and otherwise names the first rule the record breaks.
+"""
+from __future__ import annotations
+
+from pyspark.sql import Column, DataFrame
+from pyspark.sql import functions as F
+from pyspark.sql import types as T
+
+from game_events import catalogue
+
+CORRUPT = "_corrupt_record"
+
+
+def json_schema() -> T.StructType:
+    # Every field is read as text; the rules below decide which texts are valid, so a
+    # wrong type is a reason, never a silent null.
+    names = catalogue.event_fields() + [h for h, _ in catalogue.HEADERS]
+    return T.StructType([T.StructField(n, T.StringType()) for n in names + [CORRUPT]])
+
+
+def _full(pattern: str) -> str:
+    return f"^{pattern}$"
+
+
+def json_type(name: str) -> Column:
+    """The JSON type of a top-level field, as Spark's variant names it (STRING, BIGINT,
+    OBJECT<...>, VOID for null): from_json reads every field as text, so this is what
+    tells the number 5 from the string "5"."""
+    return F.schema_of_variant(F.try_variant_get(strict_json(), f"$['{name}']", "variant"))
+
+
+def strict_json() -> Column:
+    # Written out at each use, not projected once: only records off the fast path (see
+    # parse) reach these rules, and a projected column would be parsed for every record.
+    return F.try_parse_json(F.col("raw_event"))
+
+
+def reasons() -> list[tuple[Column, Column | str]]:
+    """(condition, reason) pairs in order; the first that holds names what is wrong."""
+    e = F.col("e")
+    etype = e["event_type"]
+    rules: list[tuple[Column, Column | str]] = [
+        (~F.is_valid_utf8(F.col("value").cast("string")), "invalid UTF-8"),
+        (e.isNull() | e[CORRUPT].isNotNull() | ~F.ltrim(F.col("raw_event")).startswith("{"), "not a JSON object"),
+        # Jackson (from_json) tolerates what strict JSON parsing refuses, such as a field given twice.
+        (strict_json().isNull(), "not strict JSON (a repeated field name or a non-standard value)"),
+        (etype.isNull(), "missing field event_type"),
+        (json_type("event_type") != "STRING", "field event_type must be a JSON string"),
+        (~etype.isin(list(catalogue.EVENTS)), F.concat(F.lit("unknown event_type: "), F.substring(etype, 1, 64))),
+    ]
+    known = set(catalogue.event_fields()) | {h for h, _ in catalogue.HEADERS}
+    unknown = F.array_except(F.json_object_keys("raw_event"), F.array(*map(F.lit, sorted(known))))
+    rules.append((F.size(unknown) > 0,
+                  F.concat(F.lit("unknown field: "), F.substring(F.array_join(unknown, ","), 1, 64))))
+    for header, _ in catalogue.HEADERS:
+        rules.append((F.length(e[header]) > catalogue.MAX_HEADER, f"field {header} too long"))
+        rules.append((~json_type(header).isin("STRING", "VOID"), f"field {header} must be a JSON string or null"))
+    for ev in catalogue.EVENTS.values():
+        is_ev = etype == ev.event_type
+        for p in ev.params:
+            rules.append((is_ev & e[p.name].isNull(), f"missing field {p.name}"))
+            rules.append((is_ev & ~e[p.name].rlike(_full(p.pattern)), f"invalid field {p.name}"))
+            rules.append((is_ev & (json_type(p.name) != p.kind.json_type),
+                          f"field {p.name} must be a JSON {p.kind.json_type_name}"))
+        for d in ev.derived:
+            expected = (F.lit(d.constant) if d.table is None
+                        else F.element_at(F.create_map(*[F.lit(x) for kv in d.table.items() for x in kv]),
+                                          e[d.key]))
+            rules.append((is_ev & (e[d.name].isNull() | ~e[d.name].rlike(_full(d.kind.pattern))
+                                   | (e[d.name].try_cast("bigint") != expected)), f"invalid field {d.name}"))
+            rules.append((is_ev & (json_type(d.name) != d.kind.json_type),
+                          f"field {d.name} must be a JSON {d.kind.json_type_name}"))
+        for other in set(catalogue.event_fields()) - set(ev.fields):
+            rules.append((is_ev & e[other].isNotNull(), f"unexpected field {other} for {ev.event_type}"))
+    return rules
+
+
+def parse(kafka_records: DataFrame, fast_path: bool = True) -> DataFrame:
+    """Kafka records -> one row per record: every column of hive_events and of
+    hive_bad_events, and `reason` (null for a valid event).
+
+    A record in exactly the form the API writes (catalogue.wire_pattern) is valid by
+    construction and skips the rules: one regular expression instead of some forty
+    checks and a second, strict JSON parse. fast_path=False applies the rules to every
+    record (the tests check that both ways give the same answers)."""
+    parsed = kafka_records.select(
+        "value", "partition", "offset",
+        F.col("timestamp").cast("string").alias("timestamp"),
+        F.make_valid_utf8(F.col("value").cast("string")).alias("raw_event"),
+    ).withColumn("e", F.from_json("raw_event", json_schema(),
+                                  {"mode": "PERMISSIVE", "columnNameOfCorruptRecord": CORRUPT,
+                                   "allowSingleQuotes": "false"}))
+    reason = F.lit(None).cast("string")
+    for cond, why in reversed(reasons()):
+        reason = F.when(F.coalesce(cond, F.lit(False)), why).otherwise(reason)
+    if fast_path:
+        api_form = F.is_valid_utf8(F.col("value").cast("string")) & F.col("raw_event").rlike(catalogue.wire_pattern())
+        reason = F.when(api_form, F.lit(None).cast("string")).otherwise(reason)
+    headers = dict((col, F.col("e")[h]) for h, col in catalogue.HEADERS)
+    cols = []
+    for name, hive_type in catalogue.COLUMNS:
+        if name in dict(catalogue.RECORD_COLUMNS):
+            cols.append(F.col(name))
+        elif name in headers:
+            cols.append(headers[name].alias(name))
+        else:
+            cols.append(F.col("e")[name].try_cast(hive_type).alias(name))
+    return parsed.select(*cols, reason.alias("reason"),
+                         F.col("partition").alias("kafka_partition"), F.col("offset").alias("kafka_offset"))

@@ -1,0 +1,157 @@
+"""How each engine is started: its command line, and the first-run steps that prepare
+what it needs once (storage formats, a compiled launcher, the topic, the tables).
+
+A command builder returns argv and checks the install; a first-run step is idempotent,
+returns a line worth printing when it did something, and None when there was nothing to do.
+"""
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+from game_events import settings
+from stack import StackError, probes
+
+ROOT = settings.ROOT
+CONF = settings.CONF
+NAMENODE_MAIN = "org.apache.hadoop.hdfs.server.namenode.NameNode"
+DATANODE_MAIN = "org.apache.hadoop.hdfs.server.datanode.DataNode"
+METASTORE_SRC = Path(__file__).resolve().parent / "java" / "BoundMetastore.java"
+METASTORE_LAUNCHER = settings.DATA / "metastore" / "launcher"
+
+
+def java(tool: str = "java") -> str:
+    exe = settings.JAVA_HOME / "bin" / tool
+    if not exe.exists():
+        raise StackError(f"Java 17 not found at {settings.JAVA_HOME}; install it with: "
+                         "sudo apt-get install -y openjdk-17-jdk-headless (or set JAVA17_HOME)")
+    return str(exe)
+
+
+def need_install(path: Path) -> None:
+    if not path.exists():
+        raise StackError(f"{path} is missing; run: make install")
+
+
+def classpath(*parts: Path | str) -> str:
+    return ":".join(str(p) for p in parts)
+
+
+def output(argv: list) -> str:
+    """Runs a first-run step's command; a failure reaches the user with its stderr."""
+    return subprocess.run([str(a) for a in argv], check=True, capture_output=True, cwd=ROOT).stdout.decode()
+
+
+def pyspark_jars() -> Path:
+    import pyspark  # the metastore runs on the Hive jars that pyspark ships
+
+    return Path(pyspark.__file__).parent / "jars"
+
+
+# --- kafka -----------------------------------------------------------------------------
+
+def _kafka_java(*main: str, heap: tuple[str, ...] = ()) -> list[str]:
+    need_install(settings.JARS["kafka"])
+    return [java(), *heap, f"-Dlog4j2.configurationFile={CONF / 'kafka' / 'log4j2.properties'}",
+            "-cp", f"{settings.JARS['kafka']}/*", *main]
+
+
+def kafka() -> list[str]:
+    return _kafka_java("kafka.Kafka", str(CONF / "kafka" / "server.properties"), heap=("-Xms256m", "-Xmx512m"))
+
+
+def format_kafka() -> str | None:
+    """KRaft storage is formatted once, with a fresh cluster id."""
+    if (settings.DATA / "kafka" / "meta.properties").exists():
+        return None
+    # The last line: Kafka's log4j may print an INFO line on stdout before the id.
+    cluster_id = output(_kafka_java("kafka.tools.StorageTool", "random-uuid")).split()[-1]
+    output(_kafka_java("kafka.tools.StorageTool", "format", "--standalone", "-t", cluster_id,
+                       "-c", str(CONF / "kafka" / "server.properties")))
+    return f"storage formatted (cluster {cluster_id})"
+
+
+# --- hdfs ------------------------------------------------------------------------------
+
+def _hadoop_java(main: str, heap: str) -> list[str]:
+    need_install(settings.JARS["hadoop"])
+    return [java(), f"-Xmx{heap}", f"-Dlog4j.configuration=file:{CONF / 'hadoop' / 'log4j.properties'}",
+            "--add-opens=java.base/java.lang=ALL-UNNAMED",
+            "-cp", classpath(CONF / "hadoop", f"{settings.JARS['hadoop']}/*"), main]
+
+
+def namenode() -> list[str]:
+    return _hadoop_java(NAMENODE_MAIN, "512m")
+
+
+def format_namenode() -> str | None:
+    if (settings.DATA / "hdfs" / "name" / "current").exists():
+        return None
+    output(_hadoop_java(NAMENODE_MAIN, "256m") + ["-format", "-nonInteractive", "-force"])
+    return "formatted"
+
+
+def datanode() -> list[str]:
+    return _hadoop_java(DATANODE_MAIN, "256m")
+
+
+# --- hive metastore --------------------------------------------------------------------
+
+def compile_metastore_launcher() -> str | None:
+    """Compiles stack/java/BoundMetastore.java against pyspark's Hive jars, when it changed."""
+    built = METASTORE_LAUNCHER / "BoundMetastore.class"
+    if built.exists() and built.stat().st_mtime >= METASTORE_SRC.stat().st_mtime:
+        return None
+    METASTORE_LAUNCHER.mkdir(parents=True, exist_ok=True)
+    output([java("javac"), "-nowarn", "-cp", f"{pyspark_jars()}/*", "-d", METASTORE_LAUNCHER, METASTORE_SRC])
+    return "launcher compiled"
+
+
+def metastore() -> list[str]:
+    return [java(), "-Xmx512m",
+            # Without this selector the Hive jars' log4j2 asks for the LMAX disruptor.
+            "-Dlog4j2.contextSelector=org.apache.logging.log4j.core.selector.ClassLoaderContextSelector",
+            f"-Dlog4j2.configurationFile={CONF / 'hive' / 'log4j2.properties'}",
+            f"-Dderby.stream.error.file={settings.DATA / 'metastore' / 'derby.log'}",
+            "-cp", classpath(METASTORE_LAUNCHER, CONF / "hive", CONF / "hadoop", f"{pyspark_jars()}/*"),
+            "BoundMetastore", settings.BIND_HOST, str(settings.METASTORE_PORT)]
+
+
+# --- presto ----------------------------------------------------------------------------
+
+def presto() -> list[str]:
+    home = settings.PRESTO_HOME
+    need_install(home / ".complete")
+    jvm = [ln.strip() for ln in (CONF / "presto" / "jvm.config").read_text().splitlines()
+           if ln.strip() and not ln.startswith("#")]
+    return [java(), "-cp", f"{home}/lib/*", *jvm, f"-Dconfig={CONF / 'presto' / 'config.properties'}",
+            f"-Dlog.levels-file={CONF / 'presto' / 'log.properties'}", "com.facebook.presto.server.PrestoServer"]
+
+
+# --- the pipeline's own services -------------------------------------------------------
+
+def api() -> list[str]:
+    gunicorn = settings.VENV / "bin" / "gunicorn"
+    need_install(gunicorn)
+    return [str(gunicorn), "--config", str(ROOT / "game_events" / "api" / "gunicorn_conf.py"), "game_api:app"]
+
+
+def create_topic() -> str | None:
+    from game_events import topic
+
+    created = topic.create(settings.TOPIC)  # idempotent
+    return f"topic {settings.TOPIC} created" if created else None
+
+
+def stream() -> list[str]:
+    return [str(ROOT / "bin" / "spark-submit"), str(ROOT / "write_event_stream.py")]
+
+
+def register_tables() -> str | None:
+    """The stream lands parquet under tables that write_hive_table.py registers; it runs
+    (a Spark start-up, seconds) only while the metastore lacks one of them."""
+    tables = {settings.EVENTS_TABLE, settings.BAD_EVENTS_TABLE}
+    if tables <= set(probes.metastore_strings("get_all_tables", "default")):
+        return None
+    out = output([ROOT / "bin" / "spark-submit", ROOT / "write_hive_table.py"])
+    return "registered " + "; ".join(ln for ln in out.splitlines() if ln.startswith("table "))

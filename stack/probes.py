@@ -1,0 +1,106 @@
+"""Readiness: one real protocol call per service, through the package's clients where it
+has one. A probe returns True when the service is ready; False or any exception means
+not yet (processes.probe turns the exception into the reason it shows)."""
+from __future__ import annotations
+
+import json
+import urllib.request
+
+from game_events import settings
+
+# The streaming job touches this once its query runs (GAME_EVENTS_READY_FILE).
+STREAM_READY = settings.RUN / "stream.started"
+
+
+def http_json(url: str, timeout: float = 5):
+    with urllib.request.urlopen(url, timeout=timeout) as resp:
+        return json.loads(resp.read() or b"null")
+
+
+def kafka() -> bool:
+    from kafka import KafkaAdminClient
+
+    # The same address every client uses, so ready means reachable by them.
+    admin = KafkaAdminClient(bootstrap_servers=settings.KAFKA_BOOTSTRAP, request_timeout_ms=3000)
+    try:
+        return bool(admin.describe_cluster()["brokers"])
+    finally:
+        admin.close()
+
+
+def namenode() -> bool:
+    from game_events.storage.webhdfs import WebHdfs
+
+    WebHdfs(timeout=5).list("/")  # raises until the NameNode serves WebHDFS
+    return True
+
+
+def _jmx(base: str, name: str) -> list[dict]:
+    return http_json(f"{base}/jmx?qry=Hadoop:{name}")["beans"]
+
+
+def datanode() -> bool:
+    dn = _jmx(f"http://{settings.DATANODE_HOST}:{settings.DATANODE_HTTP_PORT}", "service=DataNode,name=DataNodeInfo")
+    # The DataNode's own view first: the NameNode still counts a killed DataNode as live
+    # for minutes, so its count alone would call a restarting one ready.
+    actors = json.loads(dn[0]["BPServiceActorInfo"]) if dn else []
+    if not any(a.get("ActorState") == "RUNNING" and a.get("BlockPoolID") for a in actors):
+        return False
+    state = _jmx(settings.WEBHDFS, "service=NameNode,name=FSNamesystemState")
+    info = _jmx(settings.WEBHDFS, "service=NameNode,name=NameNodeInfo")
+    # Writable only once the DataNode has registered and the NameNode left safe mode.
+    return state[0]["NumLiveDataNodes"] >= 1 and not info[0]["Safemode"]
+
+
+def metastore_strings(method: str, *args: str) -> list[str]:
+    """One ThriftHiveMetastore call whose arguments are strings (fields 1, 2, ...) and whose
+    result is a list of strings: get_all_databases(), get_all_tables(db)."""
+    from thrift.protocol import TBinaryProtocol
+    from thrift.Thrift import TMessageType, TType
+    from thrift.transport import TSocket, TTransport
+
+    sock = TSocket.TSocket(settings.METASTORE_HOST, settings.METASTORE_PORT)
+    sock.setTimeout(5000)
+    transport = TTransport.TBufferedTransport(sock)
+    proto = TBinaryProtocol.TBinaryProtocol(transport)
+    transport.open()
+    try:
+        proto.writeMessageBegin(method, TMessageType.CALL, 1)
+        proto.writeStructBegin(f"{method}_args")
+        for field_id, value in enumerate(args, 1):
+            proto.writeFieldBegin(f"arg{field_id}", TType.STRING, field_id)
+            proto.writeString(value)
+            proto.writeFieldEnd()
+        proto.writeFieldStop()
+        proto.writeStructEnd()
+        proto.writeMessageEnd()
+        transport.flush()
+        _, mtype, _ = proto.readMessageBegin()
+        proto.readStructBegin()
+        _, ftype, fid = proto.readFieldBegin()
+        # Field 0 is the result; any other is the exception the call raised.
+        if mtype != TMessageType.REPLY or fid != 0 or ftype != TType.LIST:
+            raise RuntimeError(f"metastore {method}() failed")
+        _, size = proto.readListBegin()
+        return [proto.readString() for _ in range(size)]
+    finally:
+        transport.close()
+
+
+def metastore() -> bool:
+    return "default" in metastore_strings("get_all_databases")
+
+
+def presto() -> bool:
+    from game_events import presto
+
+    return presto.scalar("select 1", timeout=10) == 1
+
+
+def api() -> bool:
+    # A degraded API answers 503, which urllib raises: not ready.
+    return http_json(f"{settings.API_URL}/health").get("status") == "ok"
+
+
+def stream() -> bool:
+    return STREAM_READY.exists()

@@ -1,0 +1,192 @@
+"""The services' processes: pid files, start and stop, the foreground supervisor that a
+container runs, and memory use.
+
+A process is ours when its environment carries GAME_EVENTS_SERVICE=<name>: that tells a
+live service from a stale pid file whose pid now belongs to another program.
+"""
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Callable
+
+from game_events import settings
+from stack import StackError
+from stack.services import Service
+
+
+def pidfile(svc: Service) -> Path:
+    return settings.RUN / f"{svc.name}.pid"
+
+
+def logfile(svc: Service) -> Path:
+    return settings.LOGS / f"{svc.name}.log"
+
+
+def say(svc: Service, what: str) -> None:
+    print(f"  {svc.name:<10} {what}", flush=True)
+
+
+def running_pid(svc: Service) -> int | None:
+    """The service's pid if it is alive; a stale pid file (process gone, or the pid reused
+    by another program) is removed."""
+    pf = pidfile(svc)
+    try:
+        pid = int(pf.read_text())
+        environ = Path(f"/proc/{pid}/environ").read_bytes()
+    except (OSError, ValueError):
+        pf.unlink(missing_ok=True)
+        return None
+    if f"GAME_EVENTS_SERVICE={svc.name}".encode() not in environ.split(b"\0"):
+        pf.unlink(missing_ok=True)
+        return None
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        state = "X"
+    if state in ("Z", "X"):
+        pf.unlink(missing_ok=True)
+        return None
+    return pid
+
+
+def port_free(port: int) -> bool:
+    with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind((settings.BIND_HOST, port))
+            return True
+        except OSError:
+            return False
+
+
+def probe(svc: Service) -> str | None:
+    """None when the service answers its readiness call, else why not."""
+    try:
+        return None if svc.ready() else "not ready yet"
+    except Exception as e:  # any failure of the probe means "not ready", with its reason
+        return f"{type(e).__name__}: {e}"[:200]
+
+
+def service_env(svc: Service) -> dict:
+    return {**os.environ, **svc.env, "GAME_EVENTS_SERVICE": svc.name, "JAVA_HOME": str(settings.JAVA_HOME),
+            "SPARK_CONF_DIR": str(settings.CONF / "spark"), "STACK_DATA": str(settings.DATA)}
+
+
+def prepare(svc: Service) -> list[str]:
+    """Everything before the process starts: folders, its command line, its first-run step."""
+    for folder in (settings.LOGS, settings.RUN, svc.cwd):
+        if folder:
+            folder.mkdir(parents=True, exist_ok=True)
+    for f in svc.fresh:
+        f.unlink(missing_ok=True)
+    argv = svc.command()
+    try:
+        note = svc.first_run() if svc.first_run else None
+    except subprocess.CalledProcessError as e:
+        raise StackError(f"{svc.name}: first-start step failed: {' '.join(map(str, e.cmd[-4:]))}\n"
+                         f"{(e.stderr or b'').decode(errors='replace')[-2000:]}")
+    except (StackError, KeyboardInterrupt):
+        raise
+    except Exception as e:  # e.g. Kafka unreachable while creating the topic
+        raise StackError(f"{svc.name}: first-start step failed: {type(e).__name__}: {e}")
+    if note:
+        say(svc, note)
+    return argv
+
+
+def wait_ready(svc: Service, exited: Callable[[], bool], log: Path | None = None) -> float:
+    """Seconds until the service answered its probe; raises if it died or took too long."""
+    see = f"; see its log: {log}" if log else ""
+    t0 = time.monotonic()
+    while (why := probe(svc)) is not None:
+        if exited():
+            raise StackError(f"{svc.name} exited during start-up{see}")
+        if time.monotonic() - t0 > svc.timeout:
+            raise StackError(f"{svc.name} was not ready within {svc.timeout}s ({why}){see}")
+        time.sleep(0.5)
+    return time.monotonic() - t0
+
+
+def start(svc: Service) -> None:
+    """Starts the service in the background unless it runs, and waits until it is ready."""
+    pid, proc = running_pid(svc), None
+    if pid is None:
+        if svc.owns_port and not port_free(svc.port_number):
+            raise StackError(f"port {svc.port_number} ({svc.port_key}) for {svc.name} is already in use by another "
+                             f"process; stop it or set {svc.port_key} to a free port")
+        argv = prepare(svc)
+        with open(logfile(svc), "ab") as log:
+            log.write(f"\n--- {time.strftime('%Y-%m-%d %H:%M:%S')} starting {svc.name}\n".encode())
+            log.flush()
+            proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                    cwd=svc.cwd, env=service_env(svc), start_new_session=True)
+        pidfile(svc).write_text(str(proc.pid))
+        pid = proc.pid
+        say(svc, f"started (pid {pid})")
+    # Our own child is watched with poll(): until it has exec'd, /proc still shows this
+    # process's environment, which running_pid() would take for a stale pid.
+    took = wait_ready(svc, lambda: (proc.poll() is not None) if proc else running_pid(svc) is None, logfile(svc))
+    say(svc, f"healthy (pid {pid}, {took:.1f}s)")
+
+
+def stop(svc: Service, timeout: float = 30) -> None:
+    """SIGTERM to the service's process group, SIGKILL after `timeout` seconds."""
+    pid = running_pid(svc)
+    if pid is None:
+        return
+    os.killpg(pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    while running_pid(svc) is not None and time.monotonic() < deadline:
+        time.sleep(0.2)
+    if running_pid(svc) is not None:
+        os.killpg(pid, signal.SIGKILL)
+    pidfile(svc).unlink(missing_ok=True)
+    say(svc, "stopped")
+
+
+def supervise(services: list[Service]) -> int:
+    """One container's services (cloudera holds three) in the foreground: start them in
+    order, each ready before the next, logs on stdout; stop all when one dies or on SIGTERM."""
+    procs = []
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    try:
+        for svc in services:
+            proc = subprocess.Popen(prepare(svc), cwd=svc.cwd, env=service_env(svc), stdin=subprocess.DEVNULL)
+            procs.append(proc)
+            pidfile(svc).write_text(str(proc.pid))
+            wait_ready(svc, lambda: proc.poll() is not None)
+            print(f"stack: {svc.name} healthy", flush=True)
+        while all(p.poll() is None for p in procs):
+            time.sleep(1)
+        return 1
+    finally:
+        for p in reversed(procs):
+            if p.poll() is None:
+                p.terminate()
+                try:
+                    p.wait(30)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+
+
+def rss_mib(pid: int) -> float:
+    """Resident memory of a process and its children (a JVM under a launcher script)."""
+    total, todo = 0, [pid]
+    while todo:
+        p = todo.pop()
+        try:
+            for line in Path(f"/proc/{p}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1])
+            # A JVM starts children from any of its threads, so read every thread's list.
+            for task in Path(f"/proc/{p}/task").iterdir():
+                todo += [int(c) for c in (task / "children").read_text().split()]
+        except OSError:
+            pass
+    return total / 1024

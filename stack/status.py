@@ -1,0 +1,81 @@
+"""`status`: a table of service, pid, port, health and memory, then what the API and the
+stream have counted and how far the stream lags behind the topic."""
+from __future__ import annotations
+
+import json
+import urllib.error
+
+from game_events import settings
+from stack import probes
+from stack.processes import probe, rss_mib, running_pid
+from stack.services import APP, BY_NAME, STREAM_PROGRESS, expand
+
+ROW = "{:<10} {:>7} {:>6}  {:<9} {:>7}"
+
+
+def show(names: list[str]) -> int:
+    """Prints the table and the counters; 1 when a named infra service is not healthy."""
+    rows, all_ok = [], True
+    for svc in expand(names, default="all"):
+        pid = running_pid(svc)
+        if pid is None:
+            health, mem = "down", "-"
+            all_ok &= svc.name in APP
+        else:
+            health = "healthy" if probe(svc) is None else "unhealthy"
+            all_ok &= health == "healthy"
+            mem = f"{rss_mib(pid):.0f}"
+        rows.append((svc.name, pid or "-", svc.port_number, health, mem))
+    print(ROW.format("SERVICE", "PID", "PORT", "HEALTH", "RSS_MiB"))
+    for row in rows:
+        print(ROW.format(*map(str, row)))
+    print()
+    for line in counters():
+        print(line)
+    return 0 if all_ok else 1
+
+
+def stream_lag() -> dict[int, dict[str, int]]:
+    """Per partition: the topic's end offset, the offset up to which the stream has
+    committed batches (read from its checkpoint in HDFS, so this works while the job is
+    down), and the difference."""
+    from game_events import topic
+    from game_events.storage import checkpoint
+
+    committed = checkpoint.committed_offsets(settings.CHECKPOINT_PATH)
+    ends = topic.end_offsets(settings.TOPIC)
+    return {part: {"end": end, "committed": committed.get(part, 0), "lag": end - committed.get(part, 0)}
+            for part, end in sorted(ends.items())}
+
+
+def api_health() -> dict | None:
+    try:
+        return probes.http_json(f"{settings.API_URL}/health")
+    except urllib.error.HTTPError as e:  # 503: degraded, with the same body
+        return json.loads(e.read() or b"{}")
+    except OSError:
+        return None
+
+
+def counters() -> list[str]:
+    """Lines for `status`: each counter, or why it cannot be read."""
+    lines = []
+    if h := api_health():
+        c = h["counters"]
+        lines.append(f"api     accepted {c['accepted']}, rejected {c['rejected']}, 503 {c['unavailable']}; "
+                     f"kafka {h['kafka']}")
+    else:
+        lines.append("api     not running")
+    if running_pid(BY_NAME["stream"]) and STREAM_PROGRESS.exists():
+        p = json.loads(STREAM_PROGRESS.read_text())
+        lines.append(f"stream  {p['batches']} batches, landed {p['landed']}, quarantined {p['quarantined']}, "
+                     f"restarts {p['restarts']} since the job started (last update {p['time']})")
+    else:
+        lines.append("stream  not running, or no batch yet")
+    try:
+        for part, o in stream_lag().items():
+            lines.append(f"lag     topic {settings.TOPIC} partition {part}: end offset {o['end']}, stream "
+                         f"committed {o['committed']}, {o['lag']} records behind")
+    except Exception as e:  # Kafka or HDFS down: say so, the table above shows which
+        lines.append(f"lag     unknown ({type(e).__name__}: {str(e)[:120]})")
+    return lines

@@ -1,0 +1,52 @@
+"""Poison records on the topic: each is quarantined with its reason, the good events
+between them land, and the stream keeps running in the same process."""
+import json
+
+import pytest
+from kafka import KafkaProducer
+
+from game_events import settings
+from tests.support.engines import caught_up, presto_rows
+from tests.support.figures import record_figure
+from tests.support.poison import KINDS, MEGABYTE, good
+from tests.support.services import pid_of
+from tests.support.waits import wait_for
+
+pytestmark = pytest.mark.timeout(600, func_only=True)
+
+
+def test_poison_records_are_quarantined_with_their_reason_and_good_ones_land(pipeline, tag):
+    stream_pid = pid_of("stream")
+    plan: list[tuple[bytes | None, str | None]] = []  # (value, reason; None for a good event)
+    for i in range(45):
+        for kind, make, reason in KINDS:
+            if kind == "1 MB payload" and i % 15:
+                continue  # three of them are enough
+            plan.append((make(i), reason))
+            if len(plan) % 3 == 2:
+                plan.append((good(f"good{len(plan)}-{tag}", i), None))
+    producer = KafkaProducer(bootstrap_servers=settings.KAFKA_BOOTSTRAP, acks="all", linger_ms=20,
+                             max_request_size=2 * MEGABYTE + 100_000)
+    # A tombstone (null value) needs a key.
+    futures = [producer.send(settings.TOPIC, value, key=b"poison-test") for value, _ in plan]
+    offsets = [f.get(timeout=60).offset for f in futures]
+    producer.close()
+    expected_bad = {o: reason for o, (_, reason) in zip(offsets, plan) if reason}
+    good_users = {json.loads(v)["user"] for v, reason in plan if reason is None}
+    assert len(expected_bad) >= 1000 and len({r for r in expected_bad.values()}) >= 10
+
+    wait_for(caught_up, 300, interval=2, what="the stream to catch up")
+    rows = presto_rows(f"select kafka_offset, reason, length(raw_event) from hive_bad_events "
+                       f"where kafka_offset between {min(offsets)} and {max(offsets)}")
+    got = {o: r for o, r, _ in rows}
+    lengths = {o: n for o, _, n in rows}
+    wrong = {o: (got.get(o), want) for o, want in expected_bad.items() if got.get(o) != want}
+    assert wrong == {}
+    assert len(rows) == len(expected_bad)  # no good event quarantined, none twice
+    big = [o for o, (v, r) in zip(offsets, plan) if v and len(v) > MEGABYTE]
+    assert len(big) == 3 and all(lengths[o] > MEGABYTE for o in big)
+    landed = dict(presto_rows(f"select user, count(*) from hive_events where user like 'good%-{tag}' group by 1"))
+    assert landed == {u: 1 for u in good_users}
+    assert pid_of("stream") == stream_pid
+    record_figure("poison records: bad sent, kinds, quarantined with the right reason, good sent, good landed",
+                  (len(expected_bad), len(KINDS), len(expected_bad) - len(wrong), len(good_users), len(landed)))

@@ -1,0 +1,46 @@
+"""The benchmarks at smoke sizes (`make bench-smoke`): no timing is asserted, only that
+every script ran and measured what it says, with counts that add up."""
+import json
+
+import pytest
+
+from game_events import settings
+from tests.support.commands import PYTHON, run
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(2000, func_only=True)]
+
+
+def test_bench_smoke_produces_sane_figures(pipeline):
+    out = settings.DATA / "bench-smoke"
+    for old in out.glob("*"):
+        old.unlink()
+    run(PYTHON, "-m", "bench.run", "--smoke", timeout=1800)
+    r = {p.stem: json.loads(p.read_text()) for p in out.glob("*.json")}
+    assert set(r) == {"ingest", "batch", "producer", "drain", "freshness", "query"}
+    assert r["producer"]["in_kafka"] == r["producer"]["events"] and r["producer"]["events_per_s"] > 0
+
+    for x in r["ingest"]["runs"]:
+        ours, seed = x["ours"], x["seed"]
+        assert ours["ok_2xx"] == r["ingest"]["requests"] and ours["in_kafka"] == ours["ok_2xx"]
+        assert ours["durable_pct"] == 100 and 0 <= seed["in_kafka"] <= seed["ok_2xx"]
+        assert min(ours["requests_per_s"], seed["requests_per_s"], ours["cpu_ms_per_request"]) > 0
+        assert 0 < ours["p50_ms"] <= ours["p99_ms"]
+    b = r["batch"]
+    assert b["events_2xx"] == b["requests"] * b["events_per_request"] == b["in_kafka"] and b["events_per_s"] > 0
+    d = r["drain"]
+    assert d["ours"]["rows_landed"] == d["seed"]["rows_landed"] == d["relevant"] > 0
+    assert d["floor"]["rows_landed"] == d["events"]  # every record, as it is
+    for job in ("ours", "seed", "floor"):
+        assert d[job]["events_per_s"] > 0 and sum(b["rows"] for b in d[job]["batches"]) == d["events"]
+        prof = d[job]["profile"]  # Java Flight Recorder's samples of the job's JVM
+        assert prof["samples"] > 0 and 0 < sum(p for _, p in prof["buckets"]) <= 100.1
+    f = r["freshness"]
+    assert f["visible"] == f["replied_2xx"] > 0 and 0 < f["p50_s"] <= f["p95_s"] <= f["max_s"] < 120
+    for q in r["query"]["runs"]:
+        assert q["rows_in_presto"] == q["events"] and q["files_after"] < q["files_before"]
+        assert set(q["before_s"]) == set(q["after_s"]) and all(v > 0 for v in q["after_s"].values())
+    md = (out / "BENCHMARKS.md").read_text()
+    for heading in ("## Machine", "## Ingest", "## Batch endpoint", "## Streaming drain", "## Freshness",
+                    "## Query latency", "## Targets"):
+        assert heading in md
+    assert "cores: " in md and "SPARK_VERSION 4.2.0" in md

@@ -1,0 +1,51 @@
+"""The event catalogue and what derives from it, against the seed's facts (tests/data)."""
+import re
+
+from game_events import catalogue
+from tests.support.data import GUILD_FEE, ROUTES, SWORD_PRICES, seed_describe_table
+
+
+def presto_type(hive_type: str) -> str:
+    return {"string": "varchar"}.get(hive_type, hive_type)
+
+
+def test_columns_are_the_seeds_table():
+    assert [(n, presto_type(t)) for n, t in catalogue.COLUMNS] == seed_describe_table()
+
+
+def test_every_event_field_has_a_column_of_the_right_kind():
+    columns = dict(catalogue.COLUMNS)
+    for name in catalogue.event_fields():
+        assert name in columns
+        assert columns[name] == ("decimal(10,0)" if name in catalogue.COIN_FIELDS else "string")
+    for _, column in catalogue.HEADERS:
+        assert columns[column] == "string"
+    assert set(catalogue.COIN_FIELDS) == {"price", "fee", "amount"}
+
+
+def test_seed_events_routes_and_prices():
+    ev = catalogue.EVENTS
+    assert {e.route: t for t, e in ev.items()} == ROUTES
+    assert (catalogue.SWORD_PRICES, catalogue.GUILD_FEE) == (SWORD_PRICES, GUILD_FEE)
+    for sword, price in [("gold", 15), ("silver", 10), ("bronze", 5)]:
+        assert ev["purchase_sword"].build({"user": "u", "type": sword}) == {
+            "event_type": "purchase_sword", "user": "u", "type": sword, "price": price}
+    assert ev["join_a_guild"].build({"user": "u", "name": "g"}) == {
+        "event_type": "join_a_guild", "user": "u", "name": "g", "fee": 5}
+    assert ev["get_paid"].build({"user": "u", "amount": "0042"})["amount"] == 42
+
+
+def test_coin_pattern_bounds():
+    (coins,) = [p for p in catalogue.EVENTS["get_paid"].params if p.name == "amount"]
+    ok = ["0", "7", str(catalogue.MAX_COINS)]
+    bad = ["", "-1", "1.5", "1e3", str(catalogue.MAX_COINS + 1), "abc", " 1"]
+    assert catalogue.MAX_COINS == 9999999999
+    assert all(re.fullmatch(coins.pattern, v) for v in ok)
+    assert not any(re.fullmatch(coins.pattern, v) for v in bad)
+
+
+def test_ddl_lists_every_column_in_order():
+    events_ddl, bad_ddl = catalogue.statements()
+    assert re.findall(r"`(\w+)` ", events_ddl) == [n for n, _ in catalogue.COLUMNS]
+    assert re.findall(r"`(\w+)` ", bad_ddl) == [n for n, _ in catalogue.BAD_COLUMNS]
+    assert "STORED AS PARQUET" in events_ddl and "LOCATION '/tmp/game_events'" in events_ddl

@@ -1,0 +1,119 @@
+"""The streaming job's parsing rules on a local Spark session (no Kafka, no HDFS): every
+kind of bad record gets its reason, and a good event passes with its values."""
+import datetime
+import json
+import re
+
+from game_events import catalogue
+from game_events.stream import rules
+from tests.support.poison import KINDS, good
+
+
+def parsed(spark, values: list[bytes | None], fast_path: bool = True) -> list:
+    from pyspark.sql import types as T
+
+    schema = T.StructType([T.StructField("value", T.BinaryType()), T.StructField("partition", T.IntegerType()),
+                           T.StructField("offset", T.LongType()), T.StructField("timestamp", T.TimestampType())])
+    now = datetime.datetime(2026, 1, 1)
+    df = spark.createDataFrame([(v, 0, i, now) for i, v in enumerate(values)], schema)
+    return rules.parse(df, fast_path).orderBy("kafka_offset").collect()
+
+
+def test_every_kind_of_bad_record_gets_its_reason(spark):
+    rows = parsed(spark, [make(7) for _, make, _ in KINDS])
+    got = [(kind, row["reason"]) for (kind, _, _), row in zip(KINDS, rows)]
+    assert got == [(kind, reason) for kind, _, reason in KINDS]
+
+
+def test_a_good_event_passes_with_its_values(spark):
+    (row,) = parsed(spark, [good("alice", 42)])
+    assert row["reason"] is None
+    assert (row["event_type"], row["user"], int(row["amount"]), row["host"]) == ("get_paid", "alice", 42,
+                                                                                 "localhost:5000")
+
+
+def test_every_event_the_api_can_build_passes(spark):
+    values = {"user": "bob", "type": "silver", "name": "knights", "amount": "0"}
+    events = [catalogue.EVENTS[t].build({p.name: values[p.name] for p in e.params})
+              for t, e in catalogue.EVENTS.items()]
+    rows = parsed(spark, [json.dumps({"Accept": None, "Host": "h", "User-Agent": "ua", **e}).encode() for e in events])
+    assert [r["reason"] for r in rows] == [None] * len(events)
+
+
+def api_form(**fields) -> bytes:
+    return catalogue.encode({"Accept": "*/*", "Host": "h:5000", "User-Agent": "ua", **fields})
+
+
+# Records in (or one step off) the exact form the API writes: the fast path must accept
+# the valid ones and hand every invalid one to the rules.
+NEAR_MISSES = [
+    api_form(event_type="get_paid", user="u" * 64, amount=0),
+    api_form(event_type="get_paid", user="u" * 65, amount=1),
+    api_form(event_type="get_paid", user="u", amount=9999999999),
+    api_form(event_type="get_paid", user="u", amount=10000000000),
+    api_form(event_type="get_paid", user="u", amount=-1),
+    api_form(event_type="get_paid", user="u", amount=1.5),
+    api_form(event_type="get_paid", user="u", amount="5"),
+    api_form(event_type="get_paid", user="u", amount=True),
+    api_form(event_type="get_paid", user="u")[:-1] + b',"amount":007}',
+    api_form(event_type="get_paid", user="u", amount=1)[:-1] + b',"amount":2}',
+    api_form(event_type="purchase_sword", user="u", type="gold", price=10),
+    api_form(event_type="purchase_sword", user="u", type="gold", price=15),
+    api_form(event_type="purchase_sword", user="u", type="tin", price=15),
+    api_form(event_type="join_a_guild", user="u", name="n", fee=5),
+    api_form(event_type="join_a_guild", user="u", name="n", fee=6),
+    api_form(event_type="join_a_guild", user="u", name="n"),
+    api_form(event_type="quit_guild", user="u", name="n"),
+    api_form(event_type="quit_guild", user="u", name="n", fee=5),
+    api_form(event_type="default"),
+    api_form(event_type="default", user="u"),
+    api_form(event_type="get_paid", user="é ü \ufffd", amount=3),  # escaped by encode(): rules only
+    b'{"Accept":null,"Host":"h","User-Agent":"ua","event_type":"get_paid","user":"\xc3\xa9","amount":3}',
+    b'{"Accept":null,"Host":"h","User-Agent":"ua","event_type":"get_paid","user":"\xef\xbf\xbd","amount":3}',
+    b'{"Accept":null,"Host":"h","User-Agent":"ua","event_type":"get_paid","user":"\xff","amount":3}',
+    b'{"Accept":null,"Host":"h","User-Agent":"ua","event_type":"get_paid","user":"a\x7fb","amount":3}',
+    b'{"Accept":null,"Host":"h","User-Agent":"ua","event_type":"get_paid","user":"a\tb","amount":3}',
+    api_form(event_type="get_paid", user="a\"b\\c", amount=3),
+    catalogue.encode({"Accept": None, "Host": None, "User-Agent": None, "event_type": "get_paid", "user": "u",
+                      "amount": 1}),
+    catalogue.encode({"Accept": "x" * 256, "Host": "", "User-Agent": "ua", "event_type": "get_paid", "user": "u",
+                      "amount": 1}),
+    catalogue.encode({"Accept": "x" * 257, "Host": "", "User-Agent": "ua", "event_type": "get_paid", "user": "u",
+                      "amount": 1}),
+    catalogue.encode({"Host": "h", "Accept": "a", "User-Agent": "ua", "event_type": "get_paid", "user": "u",
+                      "amount": 1}),
+    catalogue.encode({"Accept": "a", "Host": "h", "User-Agent": 5, "event_type": "get_paid", "user": "u",
+                      "amount": 1}),
+    b" " + api_form(event_type="get_paid", user="u", amount=1),
+    api_form(event_type="get_paid", user="u", amount=1) + b"\n",
+    api_form(event_type="get_paid", user="u", amount=1) + b"{}",
+]
+
+
+def test_the_fast_path_agrees_with_the_rules_on_every_record(spark):
+    records = NEAR_MISSES + [make(3) for _, make, _ in KINDS] + [good("bob", 5)]
+    fast, slow = parsed(spark, records), parsed(spark, records, fast_path=False)
+    assert [r.asDict() for r in fast] == [r.asDict() for r in slow]
+    # Not vacuous: the set holds valid and invalid records.
+    assert 8 <= sum(r["reason"] is None for r in slow) < len(records) - 40
+
+
+def test_every_event_the_api_writes_takes_the_fast_path(spark):
+    """What catalogue.encode makes of each event the API can build matches wire_pattern,
+    in Spark's regular expressions as in Python's, so valid traffic skips the rules."""
+    from pyspark.sql import functions as F
+
+    values = [{"user": "u" * 64, "name": "n", "amount": "9999999999"}, {"user": "Bob the 2nd", "name": "knights",
+                                                                       "amount": "0"}]
+    bodies = []
+    for v in values:
+        for e in catalogue.EVENTS.values():
+            for choice in (e.params[1].choices if len(e.params) > 1 and e.params[1].choices else ("",)):
+                built = e.build({p.name: (choice if p.choices else v[p.name]) for p in e.params})
+                for headers in ({"Accept": "*/*", "Host": "localhost:5000", "User-Agent": "ApacheBench/2.3"},
+                                {"Accept": None, "Host": "h" * 256, "User-Agent": None}):
+                    bodies.append(catalogue.encode({**headers, **built}).decode())
+    assert all(re.fullmatch(catalogue.wire_pattern(), b) for b in bodies)
+    df = spark.createDataFrame([(b,) for b in bodies], "raw string")
+    assert df.where(~F.col("raw").rlike(catalogue.wire_pattern())).count() == 0
+    assert len(bodies) == 2 * 2 * (len(catalogue.EVENTS) + 2)
