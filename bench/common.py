@@ -14,6 +14,7 @@ import uuid
 from pathlib import Path
 
 from game_events import settings, topic
+from stack.processes import process_tree
 
 ROOT = settings.ROOT
 API = settings.API_URL
@@ -73,17 +74,14 @@ def ab(url: str, n: int, c: int, body: Path | None = None, headers: tuple[str, .
 
 def cpu_seconds(pid: int) -> float:
     """User + system CPU seconds of a process and its children (gunicorn's worker, a JVM)."""
-    tick, total, todo = os.sysconf("SC_CLK_TCK"), 0, [pid]
-    while todo:
-        p = todo.pop()
+    total = 0
+    for p in process_tree(pid):
         try:
             fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
             total += int(fields[11]) + int(fields[12])
-            for task in Path(f"/proc/{p}/task").iterdir():
-                todo += [int(c) for c in (task / "children").read_text().split()]
         except OSError:
             pass
-    return total / tick
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 def count_on_topic(name: str, start: dict[int, int], marker: str) -> int:

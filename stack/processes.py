@@ -13,7 +13,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 from game_events import settings
 from stack import StackError
@@ -175,18 +175,27 @@ def supervise(services: list[Service]) -> int:
                     p.kill()
 
 
-def rss_mib(pid: int) -> float:
-    """Resident memory of a process and its children (a JVM under a launcher script)."""
-    total, todo = 0, [pid]
+def process_tree(pid: int) -> Iterator[int]:
+    """A process and all its descendants (a JVM under a launcher script, gunicorn's workers)."""
+    todo = [pid]
     while todo:
         p = todo.pop()
+        yield p
         try:
-            for line in Path(f"/proc/{p}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
-                    total += int(line.split()[1])
             # A JVM starts children from any of its threads, so read every thread's list.
             for task in Path(f"/proc/{p}/task").iterdir():
                 todo += [int(c) for c in (task / "children").read_text().split()]
+        except OSError:
+            pass
+
+
+def rss_mib(pid: int) -> float:
+    """Resident memory of a process and its children."""
+    total = 0
+    for p in process_tree(pid):
+        try:
+            total += sum(int(ln.split()[1]) for ln in Path(f"/proc/{p}/status").read_text().splitlines()
+                         if ln.startswith("VmRSS:"))
         except OSError:
             pass
     return total / 1024
