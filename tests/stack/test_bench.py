@@ -33,7 +33,9 @@ def test_bench_smoke_produces_sane_figures(pipeline):
     for job in ("ours", "seed", "floor"):
         assert d[job]["events_per_s"] > 0 and sum(b["rows"] for b in d[job]["batches"]) == d["events"]
         prof = d[job]["profile"]  # Java Flight Recorder's samples of the job's JVM
-        assert prof["samples"] > 0 and 0 < sum(p for _, p in prof["buckets"]) <= 100.1
+        # Each share is rounded to 0.1, so their sum may pass 100 by 0.05 per bucket.
+        shares = [p for _, p in prof["buckets"]]
+        assert prof["samples"] > 0 and 0 < sum(shares) <= 100 + 0.05 * len(shares) + 1e-9
     f = r["freshness"]
     assert f["visible"] == f["replied_2xx"] > 0 and 0 < f["p50_s"] <= f["p95_s"] <= f["max_s"] < 120
     for q in r["query"]["runs"]:
