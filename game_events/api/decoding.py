@@ -2,7 +2,6 @@
 rules. Anything wrong is a BadRequest that names the field, never a silent replacement."""
 from __future__ import annotations
 
-import re
 from urllib.parse import unquote_to_bytes
 
 from flask import request
@@ -64,6 +63,6 @@ def validate(event: catalogue.Event, values: dict[str, str]) -> dict[str, str]:
         v = values.get(p.name)
         if v is None or v == "":
             raise BadRequest(p.name, f"{p.name} is required")
-        if not re.fullmatch(p.pattern, v):
+        if not p.kind.regex.fullmatch(v):
             raise BadRequest(p.name, p.kind.message(p.name))
     return values

@@ -5,6 +5,7 @@ the report all follow from it."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 from game_events.catalogue.fields import Choice, Coins, Kind, Text
 
@@ -59,11 +60,11 @@ class Event:
     reply: str
     columns: tuple[Param | Derived, ...] = ()
 
-    @property
+    @cached_property  # asked for each request; the columns never change
     def params(self) -> tuple[Param, ...]:
         return tuple(f for f in self.columns if isinstance(f, Param))
 
-    @property
+    @cached_property
     def derived(self) -> tuple[Derived, ...]:
         return tuple(f for f in self.columns if isinstance(f, Derived))
 
