@@ -1,5 +1,5 @@
-"""The Kafka client's own ceiling: kafka-python's producer with the API's settings
-(acks=all, idempotent), sending events in rounds of 1000 and waiting for every
+"""The Kafka client's own ceiling: the API's own EventLog (confluent-kafka, acks=all,
+idempotent, its poll thread), delivering events in rounds of 1000 and waiting for every
 acknowledgement, with no HTTP and no validation. What the batch endpoint can at best reach.
 
     python -m bench.producer --events 200000
@@ -21,22 +21,23 @@ def cpu() -> float:
 
 
 def run(events: int) -> dict:
-    from kafka import KafkaProducer
+    from game_events.api.event_log import EventLog
 
     name = f"bench-producer-{common.tag()}"
     event = json.dumps({"Accept": "*/*", "Host": "user1.comcast.com", "User-Agent": "ApacheBench/2.3",
                         "event_type": "get_paid", "user": "user1", "amount": 100}, separators=(",", ":")).encode()
-    producer = KafkaProducer(bootstrap_servers=settings.KAFKA_BOOTSTRAP, acks="all", enable_idempotence=True,
-                             linger_ms=2, batch_size=256 * 1024)
-    producer.send(name, event).get(30)  # connected, topic created
+    topic.create(name)
+    log = EventLog(settings.KAFKA_BOOTSTRAP, settings.KAFKA_ACK_TIMEOUT_S)
+    if log.deliver(name, [event]) != [0]:  # connected, and the topic ready
+        raise RuntimeError("Kafka did not take the first event")
     t0, c0, sent = time.monotonic(), cpu(), 0
     while sent < events:
-        futures = [producer.send(name, event) for _ in range(min(1000, events - sent))]
-        for f in futures:
-            f.get(30)
-        sent += len(futures)
+        n = min(1000, events - sent)
+        stored = log.deliver(name, [event] * n)
+        if len(stored) != n:
+            raise RuntimeError(f"Kafka acknowledged {len(stored)} of {n} events")
+        sent += n
     seconds, cpu_s = time.monotonic() - t0, cpu() - c0
-    producer.close()
     return common.save("producer", {"events": events, "events_per_s": round(events / seconds, 1),
                                     "cpu_ms_per_event": round(cpu_s * 1000 / events, 4),
                                     "in_kafka": sum(topic.end_offsets(name).values()) - 1})

@@ -101,8 +101,8 @@ def render(out: Path, scale: str, seconds: float, ran: list[str] | None = None) 
                         b["events_per_s"] >= 50000))
     if "producer" in r:
         k = r["producer"]
-        md += ["", "The Kafka client's own ceiling (`bench/producer.py`): kafka-python's producer with the API's "
-               f"settings, {k['events']:,} events in rounds of 1000, every acknowledgement awaited, no HTTP: "
+        md += ["", "The Kafka client's own ceiling (`bench/producer.py`): the API's confluent-kafka producer "
+               f"(its EventLog), {k['events']:,} events in rounds of 1000, every acknowledgement awaited, no HTTP: "
                f"**{k['events_per_s']:,.0f} events/s**, {k['cpu_ms_per_event']} ms CPU per event "
                f"({k['in_kafka']:,} in Kafka)."]
     if "drain" in r:

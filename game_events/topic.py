@@ -1,41 +1,73 @@
-"""The one Kafka topic helper (kafka-python): create the topic, read its end offsets, read
-its records. Every call is bounded; the API's producer lives in game_events.api."""
+"""The one Kafka topic helper (confluent-kafka): the brokers, create the topic, read its
+end offsets, read its records. Every call is bounded and raises KafkaException (or
+OSError) when Kafka does not answer; the API's producer lives in game_events.api."""
 from __future__ import annotations
 
+import time
 from typing import Iterator
 
 from game_events import settings
 
-TIMEOUT_MS = 10000
+TIMEOUT_S = 10.0
+
+
+def _config(**extra) -> dict:
+    # librdkafka logs every refused connection to stderr; these short-lived clients raise
+    # or time out instead, so their callers say what went wrong.
+    return {"bootstrap.servers": settings.KAFKA_BOOTSTRAP, "log_level": 0, "error_cb": lambda err: None,
+            "socket.timeout.ms": int(TIMEOUT_S * 1000), **extra}
+
+
+def _consumer(**extra):
+    from confluent_kafka import Consumer
+
+    # A group id librdkafka requires; nothing subscribes or commits, so no group forms.
+    return Consumer(_config(**{"group.id": "game-events-topic-helper", "enable.auto.commit": False, **extra}))
+
+
+def brokers(timeout_s: float = TIMEOUT_S) -> int:
+    """How many brokers the cluster's metadata lists: the readiness call."""
+    from confluent_kafka.admin import AdminClient
+
+    return len(AdminClient(_config()).list_topics(timeout=timeout_s).brokers)
 
 
 def create(topic: str = settings.TOPIC, partitions: int = 1, replication: int = 1) -> bool:
-    """Creates the topic; False if it existed already (so calling it again is harmless)."""
-    from kafka import KafkaAdminClient
-    from kafka.errors import TopicAlreadyExistsError
+    """Creates the topic; False if it existed already (so calling it again is harmless).
+    Returns only once every partition has a leader, so a producer started next finds it."""
+    from confluent_kafka import KafkaError, KafkaException
+    from confluent_kafka.admin import AdminClient, NewTopic
 
-    admin = KafkaAdminClient(bootstrap_servers=settings.KAFKA_BOOTSTRAP, request_timeout_ms=TIMEOUT_MS)
+    admin = AdminClient(_config())
+    future = admin.create_topics([NewTopic(topic, partitions, replication)], operation_timeout=TIMEOUT_S,
+                                 request_timeout=TIMEOUT_S)[topic]
     try:
-        # wait_for_metadata: return only once every partition has a leader, so that a
-        # producer started next finds the topic ready.
-        admin.create_topics({topic: {"num_partitions": partitions, "replication_factor": replication}},
-                            timeout_ms=TIMEOUT_MS, wait_for_metadata=True)
-        return True
-    except TopicAlreadyExistsError:
-        return False
-    finally:
-        admin.close()
+        future.result(timeout=TIMEOUT_S + 5)
+        created = True
+    except KafkaException as e:
+        if e.args[0].code() != KafkaError.TOPIC_ALREADY_EXISTS:
+            raise
+        created = False
+    deadline = time.monotonic() + TIMEOUT_S
+    while True:
+        meta = admin.list_topics(topic, timeout=TIMEOUT_S).topics.get(topic)
+        parts = meta.partitions if meta and meta.error is None else {}
+        if len(parts) == partitions and all(p.leader >= 0 and p.error is None for p in parts.values()):
+            return created
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"topic {topic}: no leader for every partition within {TIMEOUT_S} s")
+        time.sleep(0.1)
 
 
 def end_offsets(topic: str = settings.TOPIC) -> dict[int, int]:
     """{partition: the offset the next record will get}; {} for a topic with no partitions."""
-    from kafka import KafkaConsumer, TopicPartition
+    from confluent_kafka import TopicPartition
 
-    consumer = KafkaConsumer(bootstrap_servers=settings.KAFKA_BOOTSTRAP, request_timeout_ms=TIMEOUT_MS)
+    consumer = _consumer()
     try:
-        parts = consumer.partitions_for_topic(topic) or set()
-        ends = consumer.end_offsets([TopicPartition(topic, p) for p in parts]) if parts else {}
-        return {tp.partition: end for tp, end in sorted(ends.items())}
+        meta = consumer.list_topics(topic, timeout=TIMEOUT_S).topics.get(topic)
+        parts = sorted(meta.partitions) if meta and meta.error is None else []
+        return {p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=TIMEOUT_S)[1] for p in parts}
     finally:
         consumer.close()
 
@@ -44,31 +76,32 @@ def read(topic: str = settings.TOPIC, start_offsets: dict[int, int] | None = Non
          until_offsets: dict[int, int] | None = None) -> Iterator[tuple[int, int, bytes | None]]:
     """(partition, offset, value) of each record from start_offsets (default: the first)
     up to until_offsets (default: the end now), exclusive. A value is None for a
-    tombstone. Stops early if no record arrives for TIMEOUT_MS."""
-    from kafka import KafkaConsumer, TopicPartition
+    tombstone. Stops early if no record arrives for TIMEOUT_S."""
+    from confluent_kafka import OFFSET_BEGINNING, KafkaException, TopicPartition
 
     until = end_offsets(topic) if until_offsets is None else until_offsets
     start = start_offsets or {}
     todo = {p: end for p, end in until.items() if end > start.get(p, 0)}
     if not todo:
         return
-    consumer = KafkaConsumer(bootstrap_servers=settings.KAFKA_BOOTSTRAP, enable_auto_commit=False,
-                             consumer_timeout_ms=TIMEOUT_MS, max_partition_fetch_bytes=8 * 1024 * 1024)
+    # Records of up to 8 MiB in one fetch (the poison test writes 1 MB ones).
+    consumer = _consumer(**{"max.partition.fetch.bytes": 8 * 1024 * 1024})
     try:
-        parts = {p: TopicPartition(topic, p) for p in todo}
-        consumer.assign(list(parts.values()))
-        for p, tp in parts.items():
-            if p in start:
-                consumer.seek(tp, start[p])
-            else:  # the first record kept, which need not be offset 0
-                consumer.seek_to_beginning(tp)
-        for r in consumer:
-            if r.offset < todo.get(r.partition, 0):
-                yield r.partition, r.offset, r.value
-            if r.offset >= todo.get(r.partition, 0) - 1:
-                todo.pop(r.partition, None)
-                consumer.pause(parts[r.partition])
-            if not todo:
-                return
+        # From start_offsets, else the first record kept, which need not be offset 0.
+        consumer.assign([TopicPartition(topic, p, start.get(p, OFFSET_BEGINNING)) for p in todo])
+        last = time.monotonic()
+        while todo and time.monotonic() - last < TIMEOUT_S:
+            # consume() waits for all 500 or its timeout: a short one, polled again.
+            records = consumer.consume(500, timeout=0.1)
+            last = time.monotonic() if records else last
+            for r in records:
+                if r.error():
+                    raise KafkaException(r.error())
+                p, offset = r.partition(), r.offset()
+                if offset < todo.get(p, 0):
+                    yield p, offset, r.value()
+                if p in todo and offset >= todo[p] - 1:
+                    del todo[p]
+                    consumer.pause([TopicPartition(topic, p)])
     finally:
         consumer.close()

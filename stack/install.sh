@@ -41,7 +41,7 @@ command -v python3.11 >/dev/null || python3 -c 'import sys; sys.exit(sys.version
 py=$(command -v python3.11 || command -v python3)
 
 venv=${VENV:-$root/.venv}
-step "python virtualenv $venv (flask, kafka-python, pyspark==$SPARK_VERSION, PyHive, ...)"
+step "python virtualenv $venv (flask, confluent-kafka, pyspark==$SPARK_VERSION, PyHive, ...)"
 [ -x "$venv/bin/python" ] || "$py" -m venv "$venv"
 pip_quiet=-q; [ -t 1 ] && pip_quiet=
 "$venv/bin/pip" install $pip_quiet -e "$root[test,report,bench]" "pyspark==$SPARK_VERSION"

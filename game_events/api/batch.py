@@ -3,7 +3,6 @@ none sent unless all are valid; the reply says which ones Kafka confirmed."""
 from __future__ import annotations
 
 import json
-import time
 
 from flask import Flask, current_app, jsonify, request
 
@@ -88,30 +87,11 @@ def batch_event(index: int, item, headers: dict) -> dict:
 def send_all(log: EventLog, topic: str, events: list[dict]) -> list[int]:
     """Sends every event, then waits (bounded) for Kafka's acknowledgements; returns the
     indices that Kafka confirmed it stored."""
-    from kafka.errors import KafkaError
-
-    futures = []
     try:
-        producer = log.producer()
-    except KafkaUnavailable as e:  # not connected: nothing was sent
+        return log.deliver(topic, [catalogue.encode(event) for event in events])
+    except KafkaUnavailable as e:  # Kafka is known to be down: nothing was sent
         current_app.logger.warning("kafka is unavailable for a batch: %s", e)
         return []
-    try:
-        for event in events:
-            futures.append(producer.send(topic, catalogue.encode(event)))
-    except (KafkaError, OSError) as e:  # the rest were never handed to the producer
-        current_app.logger.warning("kafka refused event %d of a batch: %s", len(futures), e)
-    deadline = time.monotonic() + log.ack_timeout_s + 2
-    stored = []
-    for i, future in enumerate(futures):
-        try:
-            future.get(timeout=max(0.0, deadline - time.monotonic()))
-            stored.append(i)
-        except (KafkaError, OSError):
-            pass
-    if len(stored) < len(events):
-        log.discard(producer)  # as for a single event: a producer that failed is replaced
-    return stored
 
 
 def post_events():

@@ -1,36 +1,75 @@
-"""The API's connection to Kafka: one producer per process, thread-safe, connected lazily
-and replaced when it fails, with every wait bounded; and the API's counters."""
+"""The API's connection to Kafka: one confluent-kafka (librdkafka) producer per worker
+process, created after the fork, with a poll thread whose delivery reports wake the
+waiting requests; every wait bounded; and the API's counters, shared by the workers."""
 from __future__ import annotations
 
+import json
+import logging
 import multiprocessing
+import os
 import threading
 import time
+from functools import partial
 
+from confluent_kafka import KafkaError, KafkaException, Producer
 from flask import current_app
 
-from game_events import catalogue, settings
+from game_events import catalogue
 
+LOG = logging.getLogger(__name__)  # under the app's logger, "game_events.api"
 COUNTERS = ("accepted", "rejected", "unavailable")
+# After librdkafka reports every broker down, requests still wait this long before they get
+# their 503 at once: a broker that closed an idle connection is back within milliseconds.
+DOWN_GRACE_S = 1.0
+# While Kafka is down, one request in ten seconds still goes to the producer (and waits),
+# so that recovery never depends on the statistics alone; the others get their 503 at once.
+PROBE_EVERY_S = 10.0
 
 
 class KafkaUnavailable(Exception):
     pass
 
 
-class EventLog:
-    """A lazily connected, thread-safe Kafka producer with bounded waits.
+class _Acks:
+    """The delivery reports of one request's messages: done once every message handed to
+    the producer has one (the count is known only after the last produce())."""
 
-    A producer whose send fails is replaced by a fresh one: kafka-python 3.0.12 resets its
-    producer id when a batch expires during a broker outage but never asks for a new one,
-    and then waits for ever (the fault tests caught it). A fresh producer asks again.
-    """
+    def __init__(self):
+        self.lock, self.done = threading.Lock(), threading.Event()
+        self.sent, self.reports, self.stored = None, 0, []
+
+    def report(self, index: int, err, _msg) -> None:  # on the poll thread
+        with self.lock:
+            self.reports += 1
+            if err is None:
+                self.stored.append(index)
+            if self.reports == self.sent:
+                self.done.set()
+
+    def handed_over(self, n: int) -> None:
+        with self.lock:
+            self.sent = n
+            if self.reports == n:
+                self.done.set()
+
+    def wait(self, timeout_s: float) -> list[int]:
+        self.done.wait(timeout_s)
+        with self.lock:
+            return sorted(self.stored)
+
+
+class EventLog:
+    """Kafka as the API sees it: deliver() returns once Kafka acknowledged (acks=all), or
+    timed out, within ack_timeout_s. Nothing connects before the first request of a worker:
+    gunicorn builds the app before it forks (preload_app), and librdkafka's threads do not
+    survive a fork, so the producer is keyed by the process id."""
 
     def __init__(self, bootstrap: str, ack_timeout_s: float):
         self.bootstrap, self.ack_timeout_s = bootstrap, ack_timeout_s
-        self._producer = None
-        self._connecting = False
-        self._retry_at, self._last_error = 0.0, ""
-        self._cond = threading.Condition()
+        self._pid, self._producer = None, None
+        self._lock = threading.Lock()  # only ever taken in a worker
+        self._up: bool | None = None  # None: not known yet in this process
+        self._down_since, self._next_probe = 0.0, 0.0
         # In shared memory: gunicorn forks its workers from the process that built the app
         # (preload_app), so every worker adds to the same counts and /health shows them all.
         self._counts = multiprocessing.Array("q", len(COUNTERS))
@@ -44,80 +83,110 @@ class EventLog:
         with self._counts.get_lock():
             return dict(zip(COUNTERS, self._counts))
 
-    def producer(self):
-        """The current producer; connects one if there is none. While one request connects,
-        the others wait for it (within the ack timeout); after a failed attempt, requests
-        get KafkaUnavailable at once for a second instead of each trying again."""
-        with self._cond:
-            deadline = time.monotonic() + self.ack_timeout_s
-            while self._producer is None and self._connecting:
-                if not self._cond.wait(max(0.0, deadline - time.monotonic())):
-                    raise KafkaUnavailable("timed out waiting for the connection to Kafka")
-            if self._producer is not None:
-                return self._producer
-            if time.monotonic() < self._retry_at:
-                raise KafkaUnavailable(self._last_error)
-            self._connecting = True
-        producer, error = None, ""
-        try:
-            producer = self._connect()
-        except Exception as e:  # NoBrokersAvailable and friends: Kafka is not there
-            error = f"{type(e).__name__}: {e}"
-        with self._cond:
-            self._connecting = False
-            self._producer = producer
-            if producer is None:
-                self._retry_at, self._last_error = time.monotonic() + 1.0, error
-            self._cond.notify_all()
-        if producer is None:
-            raise KafkaUnavailable(error)
-        return producer
+    def producer(self) -> Producer:
+        """This process's producer, created on first use (and again after a fatal error)."""
+        producer = self._producer
+        if producer is not None and self._pid == os.getpid():
+            return producer
+        with self._lock:
+            if self._producer is None or self._pid != os.getpid():
+                self._pid, self._up = os.getpid(), None
+                self._producer = self._create()
+                threading.Thread(target=self._serve, args=(self._producer,), daemon=True,
+                                 name="kafka-poll").start()
+            return self._producer
 
-    def _connect(self):
-        from kafka import KafkaProducer
-
+    def _create(self) -> Producer:
         timeout_ms = int(self.ack_timeout_s * 1000)
-        return KafkaProducer(
-            bootstrap_servers=self.bootstrap,
-            acks="all",
-            enable_idempotence=True,
-            linger_ms=2,
-            # A whole POST /events (1000 events of ~200 bytes) fits one record batch.
-            batch_size=256 * 1024,
-            # Every wait is bounded, so a request never hangs on a dead broker.
-            bootstrap_timeout_ms=timeout_ms,
-            max_block_ms=timeout_ms,
-            request_timeout_ms=timeout_ms,
-            delivery_timeout_ms=timeout_ms + 1000,
-            reconnect_backoff_max_ms=1000,
-        )
+        return Producer({
+            "bootstrap.servers": self.bootstrap,
+            "acks": "all",
+            "enable.idempotence": True,
+            "linger.ms": 1,
+            # Nagle's algorithm would hold a lone small produce request back for the ACK of
+            # the previous one (tens of ms on loopback); kafka-python disabled it too.
+            "socket.nagle.disable": True,
+            # librdkafka fails a message it could not deliver in time, a little before the
+            # request stops waiting, so a 503 is the usual answer rather than a late ack.
+            "message.timeout.ms": max(1, int(timeout_ms * 0.9)),
+            "socket.timeout.ms": max(10, timeout_ms),
+            "request.timeout.ms": max(1, timeout_ms),
+            # Keep a connection to every broker and retry it each second: the statistics
+            # then say when Kafka is back, even while no request is let through.
+            "enable.sparse.connections": False,
+            "reconnect.backoff.max.ms": 1000,
+            "statistics.interval.ms": 500,
+            "stats_cb": self._on_stats,
+            "error_cb": self._on_error,
+        })
 
-    def discard(self, producer) -> None:
-        """Replaces a producer that failed (see the class's note)."""
-        with self._cond:
-            if self._producer is not producer:
-                return  # another request replaced it already
+    def _serve(self, producer: Producer) -> None:
+        """The poll thread: runs the delivery reports and callbacks until the producer is
+        replaced, then fails what it still holds."""
+        while self._producer is producer:
+            try:
+                producer.poll(0.5)
+            except Exception as e:  # a callback raised: keep serving the others
+                LOG.error("kafka poll: %s", e)
+        producer.purge()
+        producer.poll(0)
+
+    def _on_stats(self, stats_json: str) -> None:
+        if any(b.get("state") == "UP" for b in json.loads(stats_json).get("brokers", {}).values()):
+            self._up = True
+
+    def _on_error(self, err: KafkaError) -> None:
+        if err.code() == KafkaError._ALL_BROKERS_DOWN and self._up is not False:
+            self._up, self._down_since = False, time.monotonic()
+        elif err.fatal():  # an idempotence error librdkafka cannot recover from: start afresh
             self._producer = None
-        # Closing waits for the network thread; the request that failed should not.
-        threading.Thread(target=lambda: producer.close(timeout=0), daemon=True).start()
+
+    def _accepting(self) -> bool:
+        """False while Kafka is known to be down, so that the request gets its 503 at once."""
+        if self._up is not False:
+            return True
+        now = time.monotonic()
+        if now - self._down_since < DOWN_GRACE_S:
+            return True
+        if now >= self._next_probe:
+            self._next_probe = now + PROBE_EVERY_S
+            return True
+        return False
+
+    def deliver(self, topic: str, values: list[bytes]) -> list[int]:
+        """Hands every value to the producer, then waits (bounded) for Kafka's
+        acknowledgements; returns the indices Kafka confirmed it stored. Stops handing over
+        at the first value the producer refuses (too large, queue full)."""
+        producer = self.producer()
+        if not self._accepting():
+            raise KafkaUnavailable("every Kafka broker is down")
+        acks, sent = _Acks(), 0
+        try:
+            for value in values:
+                producer.produce(topic, value, on_delivery=partial(acks.report, sent))
+                sent += 1
+        except (KafkaException, BufferError) as e:  # the rest were never handed over
+            LOG.warning("kafka refused event %d of %d: %s", sent, len(values), e)
+        acks.handed_over(sent)
+        stored = acks.wait(self.ack_timeout_s)
+        if stored:
+            self._up = True  # an acknowledgement is proof enough
+        return stored
 
     def send(self, topic: str, event: dict) -> None:
-        from kafka.errors import KafkaError
-
-        value = catalogue.encode(event)
-        producer = self.producer()
-        try:
-            producer.send(topic, value).get(timeout=self.ack_timeout_s + 2)
-        except (KafkaError, OSError) as e:
-            self.discard(producer)
-            raise KafkaUnavailable(str(e) or type(e).__name__) from e
+        if not self.deliver(topic, [catalogue.encode(event)]):
+            raise KafkaUnavailable(f"no acknowledgement within {self.ack_timeout_s} s")
 
     def reachable(self) -> bool:
-        try:
-            producer = self.producer()
-            return bool(producer.bootstrap_connected() or producer.partitions_for(settings.TOPIC))
-        except Exception:
-            return False
+        """What the statistics last said; when they said nothing yet, a metadata call."""
+        producer = self.producer()
+        if self._up is None:
+            try:
+                producer.list_topics(timeout=self.ack_timeout_s)
+                self._up = True
+            except KafkaException:
+                return False
+        return bool(self._up)
 
 
 def log_to_kafka(topic: str, event: dict) -> None:

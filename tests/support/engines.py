@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from kafka.errors import KafkaError
+from confluent_kafka import KafkaException
 
 from game_events import presto, settings, topic
 from game_events.storage import checkpoint
@@ -12,7 +12,7 @@ from game_events.storage.webhdfs import WebHdfs
 from stack.services import STREAM_PROGRESS
 
 # Errors that mean "Kafka or HDFS is not answering right now", while a fault test waits.
-UNAVAILABLE = (OSError, KafkaError)
+UNAVAILABLE = (OSError, KafkaException)
 
 
 def presto_rows(sql: str, timeout: float | None = None) -> list[tuple]:
