@@ -1,8 +1,8 @@
 """The game's web API: each route logs its event to the Kafka topic `events`.
 
     FLASK_APP=game_api.py flask run --host 0.0.0.0     (the seed's way)
-    make api                                           (gunicorn on API_HOST:API_PORT, 127.0.0.1:5000 by
-                                                        default; see game_events/api/gunicorn_conf.py)
+    make api                                           (granian on API_HOST:API_PORT, 127.0.0.1:5000 by
+                                                        default; see game_events/api/serve.py)
 """
 from game_events.api import create_app, log_to_kafka  # noqa: F401  (the seed's entry points)
 

@@ -7,6 +7,7 @@ import json
 import os
 import re
 import socket
+import statistics
 import subprocess
 import sys
 import time
@@ -50,9 +51,10 @@ def save(name: str, result: dict) -> dict:
     return result
 
 
-def ab(url: str, n: int, c: int, body: Path | None = None, headers: tuple[str, ...] = ()) -> dict:
+def ab(url: str, n: int, c: int, body: Path | None = None, headers: tuple[str, ...] = (),
+       keep_alive: bool = False) -> dict:
     """One ApacheBench run: requests/s, latency percentiles (ms) and how many answered 2xx."""
-    argv = ["ab", "-q", "-n", str(n), "-c", str(c), "-s", "30"]
+    argv = ["ab", "-q", "-n", str(n), "-c", str(c), "-s", "30"] + (["-k"] if keep_alive else [])
     for h in headers:
         argv += ["-H", h]
     if body:
@@ -72,8 +74,19 @@ def ab(url: str, n: int, c: int, body: Path | None = None, headers: tuple[str, .
             "p50_ms": pct.get(50), "p99_ms": pct.get(99), "ok_2xx": done - bad, "failed": bad}
 
 
+def load() -> float:
+    """The 1-minute load average, recorded with each run: a busy machine explains a slow one."""
+    return round(os.getloadavg()[0], 2)
+
+
+def spread(values: list[float]) -> dict:
+    """The median of a figure over the rounds of an ABAB benchmark, with its range."""
+    return {"median": round(statistics.median(values), 2), "min": round(min(values), 2),
+            "max": round(max(values), 2), "runs": values}
+
+
 def cpu_seconds(pid: int) -> float:
-    """User + system CPU seconds of a process and its children (gunicorn's worker, a JVM)."""
+    """User + system CPU seconds of a process and its children (the API's workers, a JVM)."""
     total = 0
     for p in process_tree(pid):
         try:
@@ -120,11 +133,12 @@ def service_pid(name: str) -> int:
     return pid
 
 
-def kafka_backlog(spark):
-    """The whole of EVENTS_TOPIC, from its first offset, in one batch, as a streaming DataFrame."""
+def kafka_backlog(spark, min_partitions: int | None = settings.STREAM_MIN_PARTITIONS):
+    """The whole of EVENTS_TOPIC, from its first offset, in one batch, as a streaming
+    DataFrame; min_partitions=None reads with one task per Kafka partition."""
     from game_events.stream.job import read_events
 
-    return read_events(spark, max_offsets_per_trigger=None)
+    return read_events(spark, max_offsets_per_trigger=None, min_partitions=min_partitions)
 
 
 def drain_to_files(df, out: str, checkpoint: str) -> None:

@@ -4,6 +4,7 @@ one atomic file per batch) drains the backlog of EVENTS_TOPIC, then stops.
     spark-submit bench/drain_ours.py      (EVENTS_TOPIC, EVENTS_PATH, ... from the environment)
 """
 import json
+import logging
 import time
 
 from bench.common import batch_metrics
@@ -17,6 +18,7 @@ def landed(session, table_path: str) -> int:
 
 
 def main():
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     session = spark.session("drain_ours")
     t0 = time.monotonic()
     query = start_query(session, availableNow=True)

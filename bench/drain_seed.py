@@ -27,7 +27,8 @@ def event_schema():
 
 def main():
     out, checkpoint = sys.argv[1], sys.argv[2]
-    raw = kafka_backlog(spark.session("drain_seed"))
+    # As the seed wrote it: one task per Kafka partition (the topic has one).
+    raw = kafka_backlog(spark.session("drain_seed"), min_partitions=None)
     events = (raw.filter(is_event(raw.value.cast("string")))
               .select(raw.value.cast("string").alias("raw_event"), raw.timestamp.cast("string"),
                       from_json(raw.value.cast("string"), event_schema()).alias("json"))

@@ -15,16 +15,16 @@ from bench import batch, common, drain, freshness, ingest, producer, query, repo
 from game_events import settings
 
 SIZES = {
-    "full": {"ingest": {"requests": 20000, "concurrency": [1, 8, 32]},
-             "batch": {"requests": 200, "size": 1000, "concurrency": 4},
+    "full": {"ingest": {"requests": 10000, "concurrency": [1, 8, 32], "rounds": 3},
+             "batch": {"requests": 200, "size": 1000, "concurrency": 4, "rounds": 3},
              "producer": {"events": 200000},
-             "drain": {"events": 1_000_000},
+             "drain": {"events": 1_000_000, "rounds": 3},
              "freshness": {"seconds": 120, "rate": 50},
              "query": {"events": [1_000_000, 10_000_000], "per_file": 10000, "repeat": 3}},
-    "smoke": {"ingest": {"requests": 100, "concurrency": [1, 4]},
-              "batch": {"requests": 5, "size": 50, "concurrency": 2},
+    "smoke": {"ingest": {"requests": 100, "concurrency": [1, 32], "rounds": 1},
+              "batch": {"requests": 5, "size": 50, "concurrency": 2, "rounds": 2},
               "producer": {"events": 2000},
-              "drain": {"events": 1000},
+              "drain": {"events": 1000, "rounds": 1},
               "freshness": {"seconds": 12, "rate": 2},
               "query": {"events": [5000], "per_file": 500, "repeat": 1}},
 }

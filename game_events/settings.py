@@ -64,11 +64,13 @@ METASTORE_URI = _env("METASTORE_URI", f"thrift://{METASTORE_HOST}:{METASTORE_POR
 PRESTO_HOST = _env("PRESTO_HOST", "127.0.0.1")
 PRESTO_PORT = int(_env("PRESTO_PORT", "8080"))
 PRESTO_URL = f"http://{PRESTO_HOST}:{PRESTO_PORT}"
-# API_HOST is where gunicorn binds; clients on this host reach a wildcard bind on loopback.
+# API_HOST is where the API's server binds; clients on this host reach a wildcard bind on loopback.
 API_HOST = _env("API_HOST", "127.0.0.1")
 API_PORT = int(_env("API_PORT", "5000"))
 API_URL = _env("API_URL", f"http://{'127.0.0.1' if API_HOST in ('0.0.0.0', '::') else API_HOST}:{API_PORT}")
 API_WORKERS = int(_env("API_WORKERS", str(os.cpu_count() or 1)))
+# Threads per worker: each waits on Kafka's acknowledgement with its request.
+API_THREADS = int(_env("API_THREADS", "16"))
 SPARK_MASTER = _env("SPARK_MASTER", "local[2]")
 SPARK_DRIVER_HOST = _env("SPARK_DRIVER_HOST", "127.0.0.1")
 SPARK_UI_PORT = 4040
@@ -87,6 +89,9 @@ CHECKPOINT_PATH = _env("CHECKPOINT_PATH", "/tmp/checkpoints/write_event_stream")
 TRIGGER = _env("STREAM_TRIGGER", "10 seconds")
 # Bounds one micro-batch when draining a backlog.
 MAX_OFFSETS_PER_TRIGGER = int(_env("MAX_OFFSETS_PER_TRIGGER", "500000"))
+# Spark's Kafka source runs one task per topic partition unless told to split: at least
+# one task per core, so that every core parses even a one-partition topic.
+STREAM_MIN_PARTITIONS = int(_env("STREAM_MIN_PARTITIONS", str(os.cpu_count() or 1)))
 # Failures in a row (no batch landed in between) after which the job stops restarting.
 STREAM_MAX_FAILURES = int(_env("STREAM_MAX_FAILURES", "10"))
 # Where the job writes its counters after each batch, for `make status`; unset: nowhere.
@@ -119,6 +124,9 @@ def spark_conf() -> dict[str, str]:
         "spark.driver.host": SPARK_DRIVER_HOST,
         "spark.ui.showConsoleProgress": "false",
         "spark.sql.shuffle.partitions": "2",
+        # HotSpot never compiles a method over 8,000 bytes of bytecode; the stream's rules
+        # make such a whole-stage method, which then runs interpreted (half the parse speed).
+        "spark.sql.codegen.hugeMethodLimit": "8000",
     }
 
 

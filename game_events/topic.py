@@ -1,5 +1,5 @@
-"""The one Kafka topic helper (confluent-kafka): the brokers, create the topic, read its
-end offsets, read its records. Every call is bounded and raises KafkaException (or
+"""The one Kafka topic helper (confluent-kafka): the brokers, create or delete a topic,
+write records to it, read its end offsets, read its records. Every call is bounded and raises KafkaException (or
 OSError) when Kafka does not answer; the API's producer lives in game_events.api."""
 from __future__ import annotations
 
@@ -57,6 +57,38 @@ def create(topic: str = settings.TOPIC, partitions: int = 1, replication: int = 
         if time.monotonic() > deadline:
             raise TimeoutError(f"topic {topic}: no leader for every partition within {TIMEOUT_S} s")
         time.sleep(0.1)
+
+
+def delete(topic: str) -> None:
+    from confluent_kafka.admin import AdminClient
+
+    AdminClient(_config()).delete_topics([topic], operation_timeout=TIMEOUT_S)[topic].result(timeout=TIMEOUT_S + 5)
+
+
+def produce(topic: str, values: list[bytes | None], key: bytes | None = None, timeout_s: float = 60,
+            **config) -> list[int]:
+    """Writes values in order (acks=all) and returns each one's offset, once Kafka has
+    stored them all; raises if any was refused or the wait ran out. For tools and tests:
+    the API's producer is game_events.api.event_log."""
+    from confluent_kafka import KafkaException, Producer
+
+    offsets: list[int | None] = [None] * len(values)
+    errors = []
+
+    def report(i, err, msg):
+        if err is None:
+            offsets[i] = msg.offset()
+        else:
+            errors.append(err)
+
+    producer = Producer(_config(**{"acks": "all", "linger.ms": 20, **config}))
+    for i, value in enumerate(values):
+        producer.produce(topic, value, key=key, on_delivery=lambda err, msg, i=i: report(i, err, msg))
+        producer.poll(0)
+    left = producer.flush(timeout_s)
+    if errors or left:
+        raise KafkaException(errors[0] if errors else f"{left} records not acknowledged within {timeout_s} s")
+    return offsets
 
 
 def end_offsets(topic: str = settings.TOPIC) -> dict[int, int]:

@@ -131,9 +131,9 @@ def presto() -> list[str]:
 # --- the pipeline's own services -------------------------------------------------------
 
 def api() -> list[str]:
-    gunicorn = settings.VENV / "bin" / "gunicorn"
-    need_install(gunicorn)
-    return [str(gunicorn), "--config", str(ROOT / "game_events" / "api" / "gunicorn_conf.py"), "game_api:app"]
+    python = settings.VENV / "bin" / "python"
+    need_install(python)
+    return [str(python), "-m", "game_events.api.serve"]
 
 
 def create_topic() -> str | None:

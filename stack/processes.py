@@ -176,7 +176,7 @@ def supervise(services: list[Service]) -> int:
 
 
 def process_tree(pid: int) -> Iterator[int]:
-    """A process and all its descendants (a JVM under a launcher script, gunicorn's workers)."""
+    """A process and all its descendants (a JVM under a launcher script, the API server's workers)."""
     todo = [pid]
     while todo:
         p = todo.pop()

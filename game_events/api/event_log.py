@@ -61,7 +61,7 @@ class _Acks:
 class EventLog:
     """Kafka as the API sees it: deliver() returns once Kafka acknowledged (acks=all), or
     timed out, within ack_timeout_s. Nothing connects before the first request of a worker:
-    gunicorn builds the app before it forks (preload_app), and librdkafka's threads do not
+    the server builds the app before it forks (game_events/api/serve.py), and librdkafka's threads do not
     survive a fork, so the producer is keyed by the process id."""
 
     def __init__(self, bootstrap: str, ack_timeout_s: float):
@@ -70,8 +70,8 @@ class EventLog:
         self._lock = threading.Lock()  # only ever taken in a worker
         self._up: bool | None = None  # None: not known yet in this process
         self._down_since, self._next_probe = 0.0, 0.0
-        # In shared memory: gunicorn forks its workers from the process that built the app
-        # (preload_app), so every worker adds to the same counts and /health shows them all.
+        # In shared memory: the server forks its workers from the process that built the
+        # app, so every worker adds to the same counts and /health shows them all.
         self._counts = multiprocessing.Array("q", len(COUNTERS))
 
     def count(self, what: str) -> None:

@@ -17,9 +17,10 @@ log = logging.getLogger("game_events.stream")
 
 
 def read_events(session, starting_offsets: str = "earliest",
-                max_offsets_per_trigger: int | None = settings.MAX_OFFSETS_PER_TRIGGER) -> DataFrame:
+                max_offsets_per_trigger: int | None = settings.MAX_OFFSETS_PER_TRIGGER,
+                min_partitions: int | None = settings.STREAM_MIN_PARTITIONS) -> DataFrame:
     """The topic as a streaming DataFrame; max_offsets_per_trigger=None reads a whole
-    backlog in one batch."""
+    backlog in one batch, min_partitions=None one task per Kafka partition."""
     reader = (
         session.readStream.format("kafka")
         .option("kafka.bootstrap.servers", settings.KAFKA_BOOTSTRAP)
@@ -28,6 +29,8 @@ def read_events(session, starting_offsets: str = "earliest",
     )
     if max_offsets_per_trigger:
         reader = reader.option("maxOffsetsPerTrigger", max_offsets_per_trigger)
+    if min_partitions:
+        reader = reader.option("minPartitions", min_partitions)
     return reader.load()
 
 

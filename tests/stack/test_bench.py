@@ -19,25 +19,37 @@ def test_bench_smoke_produces_sane_figures(pipeline):
     assert set(r) == {"ingest", "batch", "producer", "drain", "freshness", "query"}
     assert r["producer"]["in_kafka"] == r["producer"]["events"] and r["producer"]["events_per_s"] > 0
 
-    for x in r["ingest"]["runs"]:
+    ingest = r["ingest"]
+    # Every concurrency, with keep-alive and without.
+    assert sorted((x["concurrency"], x["keep_alive"]) for x in ingest["runs"]) == [
+        (1, False), (1, True), (32, False), (32, True)]
+    for x in ingest["runs"]:
         ours, seed = x["ours"], x["seed"]
-        assert ours["ok_2xx"] == r["ingest"]["requests"] and ours["in_kafka"] == ours["ok_2xx"]
+        assert x["requests"] == (ingest["requests"] if x["concurrency"] >= 8 else ingest["requests"] // 10)
+        assert ours["ok_2xx"] == x["requests"] * ingest["rounds"] and ours["in_kafka"] == ours["ok_2xx"]
         assert ours["durable_pct"] == 100 and 0 <= seed["in_kafka"] <= seed["ok_2xx"]
-        assert min(ours["requests_per_s"], seed["requests_per_s"], ours["cpu_ms_per_request"]) > 0
-        assert 0 < ours["p50_ms"] <= ours["p99_ms"]
+        assert len(ours["load"]) == len(seed["load"]) == len(x["ratio_per_round"]) == ingest["rounds"]
+        for side in (ours, seed):
+            rps = side["requests_per_s"]
+            assert 0 < rps["min"] <= rps["median"] <= rps["max"] and len(rps["runs"]) == ingest["rounds"]
+        assert ours["cpu_ms_per_request"]["median"] > 0
+        assert 0 < ours["p50_ms"]["median"] <= ours["p99_ms"]["median"]
     b = r["batch"]
-    assert b["events_2xx"] == b["requests"] * b["events_per_request"] == b["in_kafka"] and b["events_per_s"] > 0
+    assert b["events_2xx"] == b["rounds"] * b["requests"] * b["events_per_request"] == b["in_kafka"]
+    assert len(b["runs"]) == b["rounds"] == 2 and b["events_per_s"]["min"] > 0
     d = r["drain"]
-    assert d["ours"]["rows_landed"] == d["seed"]["rows_landed"] == d["relevant"] > 0
-    assert d["floor"]["rows_landed"] == d["events"]  # every record, as it is
+    assert d["ours"]["rows_landed"] == d["seed"]["rows_landed"] == [d["relevant"]] * d["rounds"] and d["relevant"] > 0
+    assert d["floor"]["rows_landed"] == [d["events"]] * d["rounds"]  # every record, as it is
     for job in ("ours", "seed", "floor"):
-        assert d[job]["events_per_s"] > 0 and sum(b["rows"] for b in d[job]["batches"]) == d["events"]
+        assert d[job]["events_per_s"]["min"] > 0
+        assert all(sum(b["rows"] for b in batches) == d["events"] for batches in d[job]["batches_per_round"])
         prof = d[job]["profile"]  # Java Flight Recorder's samples of the job's JVM
         # Each share is rounded to 0.1, so their sum may pass 100 by 0.05 per bucket.
         shares = [p for _, p in prof["buckets"]]
         assert prof["samples"] > 0 and 0 < sum(shares) <= 100 + 0.05 * len(shares) + 1e-9
     f = r["freshness"]
     assert f["visible"] == f["replied_2xx"] > 0 and 0 < f["p50_s"] <= f["p95_s"] <= f["max_s"] < 120
+    assert f["queries"] > 0 and 0 < f["query_p50_s"] <= f["query_p95_s"] <= f["query_max_s"]
     for q in r["query"]["runs"]:
         assert q["rows_in_presto"] == q["events"] and q["files_after"] < q["files_before"]
         assert set(q["before_s"]) == set(q["after_s"]) and all(v > 0 for v in q["after_s"].values())

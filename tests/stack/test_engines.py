@@ -2,9 +2,8 @@
 import uuid
 
 import pytest
-from kafka import KafkaConsumer, KafkaProducer
 
-from game_events import settings
+from game_events import settings, topic
 from game_events.storage.webhdfs import WebHdfs
 from tests.support.commands import BIN, run
 from tests.support.engines import presto_rows
@@ -13,18 +12,11 @@ pytestmark = pytest.mark.timeout(300, func_only=True)
 
 
 def test_kafka_produce_and_consume(infra):
-    topic = f"t-{uuid.uuid4().hex[:8]}"
-    producer = KafkaProducer(bootstrap_servers=settings.KAFKA_BOOTSTRAP, acks="all")
+    name = f"t-{uuid.uuid4().hex[:8]}"
+    topic.create(name)
     sent = [f"message {i}".encode() for i in range(20)]
-    for m in sent:
-        producer.send(topic, m)
-    producer.flush(timeout=30)
-    producer.close()
-    consumer = KafkaConsumer(topic, bootstrap_servers=settings.KAFKA_BOOTSTRAP, auto_offset_reset="earliest",
-                             consumer_timeout_ms=10000)
-    got = [r.value for r in consumer]
-    consumer.close()
-    assert got == sent
+    assert topic.produce(name, sent) == list(range(20))
+    assert [value for _, _, value in topic.read(name)] == sent
 
 
 def test_hdfs_write_and_list(infra, tmp_path):
@@ -79,13 +71,10 @@ print("VALUES", sorted(r.v for r in df.selectExpr("cast(value as string) as v").
 
 
 def test_spark_batch_reads_kafka_through_the_connector(infra, tmp_path):
-    topic = f"spark-{uuid.uuid4().hex[:8]}"
-    producer = KafkaProducer(bootstrap_servers=settings.KAFKA_BOOTSTRAP, acks="all")
-    for i in range(5):
-        producer.send(topic, f"v{i}".encode())
-    producer.flush(timeout=30)
-    producer.close()
+    name = f"spark-{uuid.uuid4().hex[:8]}"
+    topic.create(name)
+    topic.produce(name, [f"v{i}".encode() for i in range(5)])
     script = tmp_path / "read_kafka.py"
     script.write_text(SPARK_KAFKA)
-    out = run(BIN / "spark-submit", script, topic).stdout
+    out = run(BIN / "spark-submit", script, name).stdout
     assert "VALUES ['v0', 'v1', 'v2', 'v3', 'v4']" in out

@@ -60,7 +60,7 @@ def test_generate_events_lands_exactly_what_was_sent(pipeline, tag):
 
 
 def test_health_counts_the_requests_of_every_worker(pipeline, tag):
-    """gunicorn runs a worker process per core; /health adds up what all of them did."""
+    """The API runs a worker process per core; /health adds up what all of them did."""
     master = pid_of("api")
     workers = open(f"/proc/{master}/task/{master}/children").read().split()
     assert len(workers) == (os.cpu_count() or 1) >= 2

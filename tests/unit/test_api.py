@@ -87,7 +87,7 @@ def test_an_invalid_host_header_is_400_naming_it(client):
 
 
 def test_counters_are_shared_by_forked_workers():
-    """gunicorn forks its workers after building the app; each adds to the same counts."""
+    """The API's server forks its workers after building the app; each adds to the same counts."""
     log = EventLog("127.0.0.1:9", 1)
     ctx = multiprocessing.get_context("fork")
     workers = [ctx.Process(target=lambda: [log.count("accepted") for _ in range(500)]) for _ in range(3)]

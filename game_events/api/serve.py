@@ -1,0 +1,49 @@
+"""Serves the API with granian, a Rust HTTP server, in WSGI mode: `python -m stack up api`
+runs `python -m game_events.api.serve`.
+
+A worker process per core (API_WORKERS), each with API_THREADS threads that overlap the
+waits for Kafka's acknowledgements and its own Kafka producer, created after the fork.
+gunicorn gthread took twice the CPU per request on this path (BENCHMARKS.md); Flask's own
+`flask run` still works for the seed's walkthrough.
+"""
+from __future__ import annotations
+
+import argparse
+
+from granian import Granian
+from granian.constants import Interfaces
+from granian.http import HTTP1Settings
+
+from game_events import settings
+
+TARGET = "game_api:app"
+
+
+def server(access_log: bool = True) -> Granian:
+    # Imported before the fork: the workers inherit the built app, so they share its counters.
+    import game_api  # noqa: F401
+
+    return Granian(TARGET, address=settings.API_HOST, port=settings.API_PORT, interface=Interfaces.WSGI,
+                   workers=settings.API_WORKERS, blocking_threads=settings.API_THREADS,
+                   websockets=False, http="1",
+                   # Bounded requests: a request line and headers over 16 KiB are refused
+                   # before Flask sees them (Flask's own bounds are smaller still).
+                   http1_settings=HTTP1Settings(max_buffer_size=16 * 1024),
+                   log_access=access_log, log_access_format=ACCESS_FORMAT,
+                   # A worker that dies (OOM, a native crash) is replaced instead of halving the API.
+                   respawn_failed_workers=True, respawn_interval=1.0)
+
+
+# Apache's common log format, as gunicorn wrote it, plus the time taken.
+ACCESS_FORMAT = '%(addr)s - - [%(time)s] "%(method)s %(path)s %(protocol)s" %(status)d %(dt_ms).1fms'
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--no-access-log", action="store_true", help="do not log a line per request")
+    args = ap.parse_args()
+    server(access_log=not args.no_access_log).serve()
+
+
+if __name__ == "__main__":
+    main()
