@@ -74,9 +74,9 @@ class EventLog:
         # app, so every worker adds to the same counts and /health shows them all.
         self._counts = multiprocessing.Array("q", len(COUNTERS))
 
-    def count(self, what: str) -> None:
+    def count(self, what: str, n: int = 1) -> None:
         with self._counts.get_lock():
-            self._counts[COUNTERS.index(what)] += 1
+            self._counts[COUNTERS.index(what)] += n
 
     @property
     def counters(self) -> dict[str, int]:

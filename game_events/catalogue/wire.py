@@ -6,13 +6,19 @@ import itertools
 import json
 import re
 
+import orjson
+
 from game_events.catalogue.events import EVENTS, HEADERS, MAX_HEADER
 
 
 def encode(body: dict) -> bytes:
     """An event as it is written to Kafka: compact JSON in the order the API builds it,
     headers first. The stream recognises exactly this form cheaply (wire_pattern)."""
-    return json.dumps(body, separators=(",", ":")).encode()
+    # orjson is ten times faster, and for ASCII text it writes what json.dumps writes, byte
+    # for byte; json.dumps escapes other text as \uXXXX where orjson writes UTF-8, so such
+    # an event keeps json's form (tests/unit/test_catalogue.py compares the two).
+    out = orjson.dumps(body)
+    return out if out.isascii() else json.dumps(body, separators=(",", ":")).encode()
 
 
 def wire_pattern() -> str:

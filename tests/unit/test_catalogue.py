@@ -1,5 +1,10 @@
 """The event catalogue and what derives from it, against the seed's facts (tests/data)."""
+import json
 import re
+
+from hypothesis import given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 
 from game_events import catalogue
 from tests.support.data import GUILD_FEE, ROUTES, SWORD_PRICES, seed_describe_table
@@ -49,3 +54,21 @@ def test_ddl_lists_every_column_in_order():
     assert re.findall(r"`(\w+)` ", events_ddl) == [n for n, _ in catalogue.COLUMNS]
     assert re.findall(r"`(\w+)` ", bad_ddl) == [n for n, _ in catalogue.BAD_COLUMNS]
     assert "STORED AS PARQUET" in events_ddl and "LOCATION '/tmp/game_events'" in events_ddl
+
+
+# Values as the API puts them in an event: text (any code point, escapes included), whole
+# numbers and null, under header and field names.
+_values = st.one_of(st.text(max_size=40), st.integers(-(2 ** 63), 2 ** 63 - 1), st.none())
+
+
+@hypothesis_settings(max_examples=500, deadline=None, database=None)
+@given(st.dictionaries(st.text(min_size=1, max_size=12), _values, max_size=12))
+def test_encode_writes_exactly_what_json_dumps_writes(body):
+    """encode takes orjson's output only where it is json.dumps' compact form, byte for byte:
+    the stream's fast path and every test that compares Kafka's bytes rely on that form."""
+    assert catalogue.encode(body) == json.dumps(body, separators=(",", ":")).encode()
+
+
+def test_encode_escapes_non_ascii_as_json_does():
+    body = {"Host": "h\u00e9te", "event_type": "get_paid", "user": "\u2603", "amount": 5}
+    assert catalogue.encode(body) == b'{"Host":"h\\u00e9te","event_type":"get_paid","user":"\\u2603","amount":5}'
