@@ -42,8 +42,9 @@ def summary(runs: list[dict]) -> dict:
 
 
 def requests_at(requests: int, c: int) -> int:
-    # One client waits for each reply: a tenth of the requests keeps c=1 to a minute or so.
-    return requests if c >= 8 else max(10, requests // 10)
+    # One client waits for each reply: a tenth of the requests keeps c=1 to a minute or so,
+    # and at least 100 give the CPU clock (10 ms ticks) something to count.
+    return requests if c >= 8 else max(100, requests // 10)
 
 
 def run(requests: int, concurrency: list[int], rounds: int = 3) -> dict:
@@ -89,7 +90,7 @@ def run(requests: int, concurrency: list[int], rounds: int = 3) -> dict:
 def main():
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--requests", type=int, default=10000, help="requests per run at concurrency 8 and more "
-                    "(a tenth of it at lower concurrency)")
+                    "(a tenth of it, at least 100, at lower concurrency)")
     ap.add_argument("--concurrency", default="1,8,32")
     ap.add_argument("--rounds", type=int, default=3, help="runs of each side, interleaved (ABAB)")
     args = ap.parse_args()

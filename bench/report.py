@@ -79,7 +79,7 @@ def render(out: Path, scale: str, seconds: float, ran: list[str] | None = None) 
         runs = ing["runs"]
         md += ["", "## Ingest (`bench/ingest.py`)", "",
                f"ApacheBench GET `/purchase_a_sword`, {ing['requests']:,} requests per run at concurrency 8 and more "
-               "(a tenth of it below), with keep-alive (`ab -k`) and without. Ours: granian, `acks=all`, reply "
+               "(a tenth of it, at least 100, below), with keep-alive (`ab -k`) and without. Ours: granian, `acks=all`, reply "
                "after Kafka's acknowledgement. Seed: Flask's development server, `producer.send` not waited for. "
                f"{ing['rounds']} rounds of each, ours and the seed's interleaved (ABAB): medians, with the range "
                "over the rounds in brackets. CPU is the server process's own (Kafka's is not counted); "

@@ -62,7 +62,8 @@ def create(topic: str = settings.TOPIC, partitions: int = 1, replication: int = 
 def delete(topic: str) -> None:
     from confluent_kafka.admin import AdminClient
 
-    AdminClient(_config()).delete_topics([topic], operation_timeout=TIMEOUT_S)[topic].result(timeout=TIMEOUT_S + 5)
+    admin = AdminClient(_config())  # kept until the result: a collected client fails its futures
+    admin.delete_topics([topic], operation_timeout=TIMEOUT_S)[topic].result(timeout=TIMEOUT_S + 5)
 
 
 def produce(topic: str, values: list[bytes | None], key: bytes | None = None, timeout_s: float = 60,

@@ -19,7 +19,8 @@ def test_the_report_says_when_and_on_which_commit_each_result_was_measured(tmp_p
     from bench import report
 
     fresh = {"seconds": 12, "rate": 2, "replied_2xx": 3, "visible": 3, "p50_s": 1.0, "p95_s": 2.0, "max_s": 3.0,
-             "poll_interval_s": 0.5, "trigger": "10 seconds", "measured": {"at": "2026-11-28 10:00", "commit": "abc1234"}}
+             "poll_interval_s": 0.5, "trigger": "10 seconds", "queries": 4, "query_p50_s": 0.3, "query_p95_s": 0.5,
+             "query_max_s": 0.6, "measured": {"at": "2026-11-28 10:00", "commit": "abc1234"}}
     producer = {"events": 10, "events_per_s": 5.0, "cpu_ms_per_event": 0.1, "in_kafka": 10}
     (tmp_path / "freshness.json").write_text(json.dumps(fresh))
     (tmp_path / "producer.json").write_text(json.dumps(producer))  # an older result, without the record
@@ -29,4 +30,5 @@ def test_the_report_says_when_and_on_which_commit_each_result_was_measured(tmp_p
     assert "This run measured freshness; the other figures are the last results of earlier runs." in md
     assert "| freshness | 2026-11-28 10:00 | abc1234 |" in md
     assert "| producer | 2025-11-28 " in md and "| not recorded |" in md
-    assert "| freshness p95 ≤ 15 s | 2.0 s | met |" in md
+    assert "| freshness p95 ≤ 12 s at 50 events/s | 2.0 s | met |" in md
+    assert "| 3 | 3 | 1.0 | 2.0 | 3.0 | 4 | 0.3/0.5/0.6 |" in md
