@@ -58,6 +58,9 @@ def healthy(env, service: str) -> bool:
 def test_seed_walkthrough_on_compose(compose_env):
     env = compose_env
     wait_for(lambda: healthy(env, "presto"), 300, interval=3, what="presto in compose")
+    # Its probe resolves kafka:29092 as the walkthrough does: the network's DNS has once
+    # answered late, right after the image was rebuilt.
+    wait_for(lambda: healthy(env, "kafka"), 120, interval=3, what="kafka in compose, by its name")
 
     out = dc(env, "exec", "-T", "kafka", "kafka-topics", "--create", "--topic", "events", "--partitions", "1",
              "--replication-factor", "1", "--if-not-exists", "--bootstrap-server", "kafka:29092").stdout
