@@ -71,6 +71,8 @@ API_URL = _env("API_URL", f"http://{'127.0.0.1' if API_HOST in ('0.0.0.0', '::')
 API_WORKERS = int(_env("API_WORKERS", str(os.cpu_count() or 1)))
 # Threads per worker: each waits on Kafka's acknowledgement with its request.
 API_THREADS = int(_env("API_THREADS", "16"))
+# A line per request in the API's log; it costs about 8% of the API's throughput (0 turns it off).
+API_ACCESS_LOG = _env("API_ACCESS_LOG", "1") != "0"
 SPARK_MASTER = _env("SPARK_MASTER", "local[2]")
 SPARK_DRIVER_HOST = _env("SPARK_DRIVER_HOST", "127.0.0.1")
 SPARK_UI_PORT = 4040

@@ -19,7 +19,7 @@ from game_events import settings
 TARGET = "game_api:app"
 
 
-def server(access_log: bool = True) -> Granian:
+def server(access_log: bool = settings.API_ACCESS_LOG) -> Granian:
     # Imported before the fork: the workers inherit the built app, so they share its counters.
     import game_api  # noqa: F401
 
@@ -40,9 +40,10 @@ ACCESS_FORMAT = '%(addr)s - - [%(time)s] "%(method)s %(path)s %(protocol)s" %(st
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--no-access-log", action="store_true", help="do not log a line per request")
+    ap.add_argument("--no-access-log", action="store_true", help="do not log a line per request "
+                    "(also API_ACCESS_LOG=0)")
     args = ap.parse_args()
-    server(access_log=not args.no_access_log).serve()
+    server(access_log=settings.API_ACCESS_LOG and not args.no_access_log).serve()
 
 
 if __name__ == "__main__":
