@@ -27,8 +27,10 @@ class Profile:
         exe = settings.VENV / "bin" / "py-spy"
         if exe.exists():
             common.OUT.mkdir(parents=True, exist_ok=True)
+            # --gil: only the thread holding the GIL, so the profile is Python's CPU time,
+            # not threads waiting for Kafka's acknowledgement.
             self.proc = subprocess.Popen([str(exe), "record", "--pid", str(self.pid), "--subprocesses", "--rate", "100",
-                                          "--format", "raw", "--output", str(self.path), "--nonblocking"],
+                                          "--gil", "--format", "raw", "--output", str(self.path), "--nonblocking"],
                                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             time.sleep(1)
         return self

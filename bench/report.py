@@ -28,7 +28,8 @@ def profile(title: str, prof: dict | None) -> list[str]:
         return []
     md = ["", f"{title} (py-spy, {prof['samples']} samples, from a separate run of a quarter of the requests so "
           "that the figures above were measured without a profiler): where the samples were taken, as % of "
-          "all; threads waiting (`Condition.wait`, `select`) are sampled too.", ""]
+          "all. Only the thread holding Python's GIL is sampled (`--gil`), so this is Python's CPU time; "
+          "granian's Rust threads and librdkafka's are not in it.", ""]
     return md + table(["function, own time", "%", "function, with what it calls", "%"],
                       [[a[0], a[1], b[0], b[1]] for a, b in zip(prof["self"], prof["total"])]).splitlines()
 
