@@ -2,7 +2,7 @@
 import json
 import re
 
-from hypothesis import given
+from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
@@ -61,7 +61,8 @@ def test_ddl_lists_every_column_in_order():
 _values = st.one_of(st.text(max_size=40), st.integers(-(2 ** 63), 2 ** 63 - 1), st.none())
 
 
-@hypothesis_settings(max_examples=500, deadline=None, database=None)
+# Generating the examples may be slow on a busy machine; that is no failure of encode.
+@hypothesis_settings(max_examples=500, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.dictionaries(st.text(min_size=1, max_size=12), _values, max_size=12))
 def test_encode_writes_exactly_what_json_dumps_writes(body):
     """encode takes orjson's output only where it is json.dumps' compact form, byte for byte:
