@@ -16,10 +16,24 @@ POLL_S = 0.05
 def query(sql: str, timeout: float | None = None, user: str = "game_events") -> tuple[list[str], list[tuple]]:
     """(column names, rows) of one statement; TimeoutError (and the query cancelled) if
     Presto has not finished it within timeout seconds."""
-    from pyhive import presto
+    from pyhive.exc import DatabaseError
 
     timeout = settings.PRESTO_TIMEOUT_S if timeout is None else timeout
     deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return _query(sql, timeout, deadline, user)
+        except DatabaseError as e:
+            # For a few seconds after Presto starts, `select 1` (its readiness probe) works
+            # but the hive connector has no node to scan on yet: that one error is retried.
+            if "NO_NODES_AVAILABLE" not in str(e) or time.monotonic() + 0.5 > deadline:
+                raise
+            time.sleep(0.5)
+
+
+def _query(sql: str, timeout: float, deadline: float, user: str) -> tuple[list[str], list[tuple]]:
+    from pyhive import presto
+
     conn = presto.connect(host=settings.PRESTO_HOST, port=settings.PRESTO_PORT, catalog="hive", schema="default",
                           username=user, poll_interval=POLL_S, requests_kwargs={"timeout": timeout})
     try:
