@@ -70,6 +70,13 @@ def test_encode_writes_exactly_what_json_dumps_writes(body):
     assert catalogue.encode(body) == json.dumps(body, separators=(",", ":")).encode()
 
 
-def test_encode_escapes_non_ascii_as_json_does():
-    body = {"Host": "h\u00e9te", "event_type": "get_paid", "user": "\u2603", "amount": 5}
-    assert catalogue.encode(body) == b'{"Host":"h\\u00e9te","event_type":"get_paid","user":"\\u2603","amount":5}'
+def test_encode_escapes_non_ascii_and_del_as_json_does():
+    body = {"Host": "h\u00e9te", "event_type": "get_paid", "user": "\u2603\x7f", "amount": 5}
+    assert catalogue.encode(body) == b'{"Host":"h\\u00e9te","event_type":"get_paid","user":"\\u2603\\u007f","amount":5}'
+
+
+def test_encode_matches_json_dumps_on_every_ascii_character():
+    # Control characters, DEL and the characters JSON escapes, each in a key and a value.
+    for cp in range(0x80):
+        body = {f"k{chr(cp)}": f"v{chr(cp)}"}
+        assert catalogue.encode(body) == json.dumps(body, separators=(",", ":")).encode(), hex(cp)
