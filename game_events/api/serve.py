@@ -3,8 +3,8 @@ runs `python -m game_events.api.serve`.
 
 A worker process per core (API_WORKERS), each with API_THREADS threads that overlap the
 waits for Kafka's acknowledgements and its own Kafka producer, created after the fork.
-gunicorn gthread took twice the CPU per request on this path (BENCHMARKS.md); Flask's own
-`flask run` still works for the seed's walkthrough.
+gunicorn gthread took about twice the CPU per request on this path (README, "The API");
+Flask's own `flask run` still works for the seed's walkthrough.
 """
 from __future__ import annotations
 
@@ -26,8 +26,8 @@ def server(access_log: bool = settings.API_ACCESS_LOG) -> Granian:
     return Granian(TARGET, address=settings.API_HOST, port=settings.API_PORT, interface=Interfaces.WSGI,
                    workers=settings.API_WORKERS, blocking_threads=settings.API_THREADS,
                    websockets=False, http="1",
-                   # Bounded requests: a request line and headers over 16 KiB are refused
-                   # before Flask sees them (Flask's own bounds are smaller still).
+                   # Bounded requests: a request line or headers over 16 KiB get a 431 before
+                   # Flask sees them (Flask's own bounds, such as 2 KiB of query, are smaller).
                    http1_settings=HTTP1Settings(max_buffer_size=16 * 1024),
                    log_access=access_log, log_access_format=ACCESS_FORMAT,
                    # A worker that dies (OOM, a native crash) is replaced instead of halving the API.
