@@ -106,6 +106,12 @@ def test_bad_requests_are_400_and_never_reach_kafka(pipeline, tag):
     r = requests.get(f"{API}/get_paid", params={"user": f"a-{tag}", "amount": "1"}, data="x" * 100_000, timeout=10)
     assert r.status_code == 413
     assert requests.get(f"{API}/no_such_route", timeout=10).status_code == 404
+    # Over 16 KiB of headers, or of request line: the HTTP server refuses it before Flask.
+    r = requests.get(f"{API}/get_paid", params={"user": f"a-{tag}", "amount": "1"},
+                     headers={"X-Padding": "x" * 20_000}, timeout=10)
+    assert r.status_code == 431
+    r = requests.get(f"{API}/get_paid", params={"user": f"a-{tag}", "amount": "1", "pad": "x" * 20_000}, timeout=10)
+    assert r.status_code == 431
     # A good sentinel after them: the topic must hold it and nothing else of this test.
     assert requests.get(f"{API}/get_paid", params={"user": f"sentinel-{tag}", "amount": "1"}, timeout=10).ok
     mine = [v for v in topic_values(start) if v is not None and tag.encode() in v]
