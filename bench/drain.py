@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 
 from bench import common, profiling
-from game_events import catalogue, settings
+from game_events import catalogue, settings, topic
 
 MIX = (  # the generate_events.sh mix, in proportion, and 1 in 12 `default` events: (event_type, parameters)
     ("purchase_sword", {"type": "gold"}),
@@ -29,44 +29,36 @@ MIX = (  # the generate_events.sh mix, in proportion, and 1 in 12 `default` even
 HEADERS = {"Accept": "*/*", "Host": "user1.comcast.com", "User-Agent": "ApacheBench/2.3"}
 
 
-def preload(topic: str, n: int) -> int:
+def preload(name: str, n: int) -> int:
     """Writes n events (acks=all) and returns how many are relevant (not ignored)."""
-    from confluent_kafka import Producer
-
-    failed = []
-    producer = Producer({"bootstrap.servers": settings.KAFKA_BOOTSTRAP, "acks": "all", "linger.ms": 20,
-                         "queue.buffering.max.messages": 1_000_000})
-    relevant = 0
+    values, relevant = [], 0
     for i in range(n):
-        event_type, values = MIX[i % len(MIX)]
+        event_type, given = MIX[i % len(MIX)]
         event = catalogue.EVENTS[event_type]
-        params = {**values, "user": f"user{i % 997}"} if event.params else values
+        params = {**given, "user": f"user{i % 997}"} if event.params else given
         relevant += event_type not in catalogue.IGNORED_EVENT_TYPES
         # Exactly what the API would write for the same request.
-        producer.produce(topic, catalogue.encode({**HEADERS, **event.build(params)}),
-                         on_delivery=lambda err, _msg: err and failed.append(err))
-        producer.poll(0)
-    if producer.flush(120) or failed:
-        raise RuntimeError(f"preload: {len(failed)} events failed ({failed[:1]}), or the flush timed out")
+        values.append(catalogue.encode({**HEADERS, **event.build(params)}))
+    topic.produce(name, values, timeout_s=120, **{"queue.buffering.max.messages": max(100_000, n)})
     return relevant
 
 
 def run(events: int, rounds: int = 3) -> dict:
     t = common.tag()
-    topic = f"bench-drain-{t}"
-    relevant = preload(topic, events)
+    name = f"bench-drain-{t}"
+    relevant = preload(name, events)
     out = {"events": events, "relevant": relevant, "max_offsets_per_trigger": settings.MAX_OFFSETS_PER_TRIGGER,
            "min_partitions": settings.STREAM_MIN_PARTITIONS, "rounds": rounds}
     runs: dict[str, list[dict]] = {"ours": [], "seed": [], "floor": []}
     # ABAB: each round runs every job once, each from a cold checkpoint of its own.
     for i in range(rounds):
         base = f"/tmp/bench/drain-{t}/{i}"
-        env = {"EVENTS_TOPIC": topic, "EVENTS_PATH": f"{base}/ours/events", "BAD_EVENTS_PATH": f"{base}/ours/bad",
+        env = {"EVENTS_TOPIC": name, "EVENTS_PATH": f"{base}/ours/events", "BAD_EVENTS_PATH": f"{base}/ours/bad",
                "CHECKPOINT_PATH": f"{base}/ours/checkpoint"}
         jobs = {"ours": ("drain_ours.py", (), env),
-                "seed": ("drain_seed.py", (f"{base}/seed/events", f"{base}/seed/checkpoint"), {"EVENTS_TOPIC": topic}),
+                "seed": ("drain_seed.py", (f"{base}/seed/events", f"{base}/seed/checkpoint"), {"EVENTS_TOPIC": name}),
                 "floor": ("drain_floor.py", (f"{base}/floor/events", f"{base}/floor/checkpoint"),
-                          {"EVENTS_TOPIC": topic})}
+                          {"EVENTS_TOPIC": name})}
         for name, (script, args, job_env) in jobs.items():
             # Flight Recorder samples the first round only: its own cost stays out of the others.
             recording = common.OUT / f"drain-{name}.jfr" if i == 0 else None
