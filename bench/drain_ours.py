@@ -13,8 +13,9 @@ from game_events.stream.job import start_query
 
 
 def landed(session, table_path: str) -> int:
-    fs, path = spark.hadoop_path(session, table_path)
-    return session.read.parquet(table_path).count() if fs.exists(path) else 0
+    fs = spark.HadoopFs(session)
+    files = [p for p, _ in fs.files(table_path) if p.endswith(".parquet")] if fs.exists(table_path) else []
+    return session.read.parquet(*files).count() if files else 0
 
 
 def main():

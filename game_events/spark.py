@@ -23,3 +23,59 @@ def hadoop_path(spark, path: str):
     lands with, so it sees HDFS exactly as Spark's writers do."""
     target = spark._jvm.org.apache.hadoop.fs.Path(path)
     return target.getFileSystem(spark._jsc.hadoopConfiguration()), target
+
+
+class HadoopFs:
+    """HDFS through a session's own Hadoop client, with WebHdfs's method names for what
+    the stream's landing needs (parquet_footer reads footers through either): the stream
+    lands with the client its writers use, and needs no WebHDFS."""
+
+    def __init__(self, spark):
+        self.jvm, self.gateway = spark._jvm, spark.sparkContext._gateway
+        self.conf = spark._jsc.hadoopConfiguration()
+
+    def _path(self, path: str):
+        p = self.jvm.org.apache.hadoop.fs.Path(path)
+        return p.getFileSystem(self.conf), p
+
+    def exists(self, path: str) -> bool:
+        fs, p = self._path(path)
+        return fs.exists(p)
+
+    def files(self, path: str) -> list[tuple[str, int]]:
+        """(full path, length) of each file in a directory."""
+        fs, p = self._path(path)
+        return [(s.getPath().toString(), s.getLen()) for s in fs.listStatus(p) if s.isFile()]
+
+    def read(self, path: str, offset: int, length: int) -> bytes:
+        fs, p = self._path(path)
+        stream = fs.open(p)
+        try:
+            stream.seek(offset)
+            return bytes(self.jvm.org.apache.commons.io.IOUtils.toByteArray(stream, length))
+        finally:
+            stream.close()
+
+    def create(self, path: str, data: bytes) -> None:
+        fs, p = self._path(path)
+        out = fs.create(p, True)
+        try:
+            out.write(bytearray(data))
+        finally:
+            out.close()
+
+    def concat(self, target: str, sources: list[str]) -> None:
+        fs, p = self._path(target)
+        paths = self.gateway.new_array(self.jvm.org.apache.hadoop.fs.Path, len(sources))
+        for i, s in enumerate(sources):
+            paths[i] = self.jvm.org.apache.hadoop.fs.Path(s)
+        fs.concat(p, paths)
+
+    def rename(self, src: str, dst: str) -> None:
+        fs, p = self._path(src)
+        if not fs.rename(p, self.jvm.org.apache.hadoop.fs.Path(dst)):
+            raise IOError(f"could not rename {src} to {dst}")
+
+    def delete(self, path: str, recursive: bool = False) -> bool:
+        fs, p = self._path(path)
+        return fs.delete(p, recursive)

@@ -32,15 +32,13 @@ from __future__ import annotations
 
 import logging
 import re
-import struct
 import time
 import uuid
 from dataclasses import dataclass
 
 from game_events import settings
 from game_events.storage.checkpoint import last_committed_batch
-from game_events.storage.parquet_footer import (LIST, empty_file, field, footer_of, footer_piece, shifted_row_groups,
-                                                write_value)
+from game_events.storage.parquet_footer import empty_file, joined_footer, read_footer
 from game_events.storage.webhdfs import WebHdfs
 
 log = logging.getLogger("game_events.compaction")
@@ -81,36 +79,18 @@ def select(statuses: list[dict], committed: int, cutoff_ms: float, target_bytes:
     return [g for g in groups if len(g) >= 2]
 
 
-def read_footer(hdfs: WebHdfs, path: str, size: int) -> list:
-    """The FileMetaData of a parquet file in HDFS: its last 64 KiB, or more if the footer
-    is longer."""
-    tail = hdfs.read(path, max(0, size - 65536), min(size, 65536))
-    (n,) = struct.unpack("<I", tail[-8:-4])
-    if n + 8 > len(tail):
-        tail = hdfs.read(path, size - n - 8, n + 8)
-    return footer_of(tail, size)
-
-
 def merge(hdfs: WebHdfs, table_path: str, group: list[dict]) -> int:
     """Replaces the group's files by one, with a single concat; returns its rows."""
-    metas = [read_footer(hdfs, f"{table_path}/{s['pathSuffix']}", s["length"]) for s in group]
-    template = metas[0]
-    schema = write_value(LIST, field(template, 2)[2])
-    for s, meta in zip(group, metas):
-        if write_value(LIST, field(meta, 2)[2]) != schema:
-            raise ValueError(f"{s['pathSuffix']} has another schema than {group[0]['pathSuffix']}; not merged")
-    head = empty_file(template)
-    offset, row_groups, rows = len(head), [], 0
-    for s, meta in zip(group, metas):
-        row_groups += shifted_row_groups(meta, offset)
-        rows += field(meta, 3)[2]
-        offset += s["length"]
+    files = [(f"{table_path}/{s['pathSuffix']}", s["length"]) for s in group]
+    files = [(path, size, read_footer(hdfs, path, size)) for path, size in files]
+    head = empty_file(files[0][2])
+    footer_bytes, rows = joined_footer(files, len(head))
     name = uuid.uuid4().hex[:12]
     target = f"{table_path}/compacted-{time.strftime('%Y%m%d%H%M%S')}-{name}.parquet"
     footer = f"{table_path}/.compact-{name}.footer"
     hdfs.create(f"{table_path}/.compact-{name}.parquet", head)
     hdfs.rename(f"{table_path}/.compact-{name}.parquet", target)  # visible, and holds no rows
-    hdfs.create(footer, footer_piece(template, rows, row_groups))
+    hdfs.create(footer, footer_bytes)
     try:
         hdfs.concat(target, [f"{table_path}/{s['pathSuffix']}" for s in group] + [footer])
     except IOError:

@@ -1,7 +1,8 @@
 """Parquet footers, rewritten without a parquet library: a Thrift compact protocol codec
-(just enough for FileMetaData) and the footer surgery compaction needs, so that one HDFS
-concat of N parquet files plus a new footer is itself a valid parquet file (see
-game_events.storage.compaction)."""
+(just enough for FileMetaData) and the footer surgery that makes one HDFS concat of N
+parquet files plus a new footer itself a valid parquet file. Compaction merges landed
+files this way (game_events.storage.compaction), and the stream joins the part files
+of a batch into the batch's one file (game_events.stream.landing)."""
 from __future__ import annotations
 
 import struct
@@ -191,3 +192,33 @@ def footer_piece(template: list, num_rows: int, row_groups: list) -> bytes:
     """The bytes that end a concatenation: its FileMetaData, length and magic."""
     meta = merged_meta(template, num_rows, row_groups)
     return meta + struct.pack("<I", len(meta)) + MAGIC
+
+
+def rows_of(meta: list) -> int:
+    return field(meta, 3)[2]
+
+
+def read_footer(fs, path: str, size: int) -> list:
+    """The FileMetaData of a parquet file of `size` bytes; fs is WebHdfs or spark.HadoopFs
+    (anything with read(path, offset, length)). Reads the last 64 KiB, or more if the
+    footer is longer."""
+    tail = fs.read(path, max(0, size - 65536), min(size, 65536))
+    (n,) = struct.unpack("<I", tail[-8:-4])
+    if n + 8 > len(tail):
+        tail = fs.read(path, size - n - 8, n + 8)
+    return footer_of(tail, size)
+
+
+def joined_footer(files: list[tuple[str, int, list]], offset: int) -> tuple[bytes, int]:
+    """The footer piece that, appended to files (path, size, FileMetaData) laid end to end
+    from byte `offset` of one file, makes that file hold every row group of theirs; and
+    its number of rows. The files must share one schema."""
+    schema = write_value(LIST, field(files[0][2], 2)[2])
+    row_groups, rows = [], 0
+    for path, size, meta in files:
+        if write_value(LIST, field(meta, 2)[2]) != schema:
+            raise ValueError(f"{path} has another schema than {files[0][0]}; not joined")
+        row_groups += shifted_row_groups(meta, offset)
+        rows += rows_of(meta)
+        offset += size
+    return footer_piece(files[0][2], rows, row_groups), rows

@@ -1,4 +1,4 @@
-"""The streaming job: reads the topic, parses (rules), lands (landing) every TRIGGER, and
+"""The streaming job: reads the topic, and every TRIGGER parses (rules) and lands (landing), and
 restarts itself from its checkpoint in HDFS when Kafka, HDFS or the network goes away.
 write_event_stream.py runs main()."""
 from __future__ import annotations
@@ -11,7 +11,6 @@ from pyspark.sql import DataFrame
 from game_events import settings, spark
 from game_events.stream.landing import land_batch
 from game_events.stream.progress import TOTALS, mark_ready, write_progress
-from game_events.stream.rules import parse
 
 log = logging.getLogger("game_events.stream")
 
@@ -37,7 +36,7 @@ def read_events(session, starting_offsets: str = "earliest",
 def start_query(session, **trigger):
     """Starts the job's streaming query; trigger: Spark's (default: every TRIGGER)."""
     return (
-        parse(read_events(session))
+        read_events(session)
         .writeStream.foreachBatch(land_batch)
         .option("checkpointLocation", settings.CHECKPOINT_PATH)
         .trigger(**(trigger or {"processingTime": settings.TRIGGER}))

@@ -7,54 +7,70 @@ from __future__ import annotations
 import logging
 import time
 
-from pyspark.sql import DataFrame
+from pyspark.sql import DataFrame, Observation
 from pyspark.sql import functions as F
 
 from game_events import catalogue, settings
-from game_events.spark import hadoop_path
+from game_events.spark import HadoopFs
+from game_events.storage.parquet_footer import joined_footer, read_footer, rows_of
+from game_events.stream.rules import in_api_form, parse
 from game_events.stream.progress import TOTALS, write_progress
 
 log = logging.getLogger("game_events.stream")
 
 
-def commit(df: DataFrame, rows: int, table_path: str, batch_id: int) -> int:
-    """Lands df (of `rows` rows) as <table_path>/batch-<id>.parquet with one rename;
-    returns rows landed (0 when the batch is empty or had already landed before a restart)."""
-    fs, target = hadoop_path(df.sparkSession, f"{table_path}/batch-{batch_id:012d}.parquet")
-    Path = df.sparkSession._jvm.org.apache.hadoop.fs.Path
-    if rows == 0 or fs.exists(target):
-        return 0  # nothing to land, or this batch committed before a crash and Spark is replaying it
+def commit(df: DataFrame, table_path: str, batch_id: int) -> int | None:
+    """Lands df as <table_path>/batch-<id>.parquet with one rename; returns rows landed (0
+    when the batch had none for this table), None when it had landed before a restart."""
+    fs = HadoopFs(df.sparkSession)
+    target = f"{table_path}/batch-{batch_id:012d}.parquet"
+    if fs.exists(target):
+        return None  # this batch committed before a crash and Spark is replaying it
     # Presto and Spark skip names that start with "." when they list the table.
-    staging = Path(f"{table_path}/.staging/batch-{batch_id:012d}")
-    df.coalesce(1).write.mode("overwrite").option("compression", "snappy").parquet(staging.toString())
-    (part,) = [s.getPath() for s in fs.listStatus(staging) if s.getPath().getName().startswith("part-")]
-    if not fs.rename(part, target):
-        raise IOError(f"could not rename {part} to {target}")
+    staging = f"{table_path}/.staging/batch-{batch_id:012d}"
+    # Every core writes a part file; their rows come from the parts' footers, not a count.
+    df.write.mode("overwrite").option("compression", "snappy").parquet(staging)
+    parts = [(path, size, read_footer(fs, path, size)) for path, size in sorted(fs.files(staging))
+             if path.rsplit("/", 1)[1].startswith("part-")]
+    parts = [p for p in parts if rows_of(p[2])]
+    if parts:
+        # One concat joins the parts and a footer covering all their row groups into the
+        # batch's one file (see storage.parquet_footer), then one rename shows it whole.
+        footer, rows = joined_footer(parts, 0)
+        if len(parts) > 1:
+            fs.create(f"{staging}/.footer", footer)
+            fs.concat(parts[0][0], [p[0] for p in parts[1:]] + [f"{staging}/.footer"])
+        fs.rename(parts[0][0], target)
+    else:
+        rows = 0
     fs.delete(staging, True)
     return rows
 
 
-def land_batch(batch: DataFrame, batch_id: int) -> None:
-    """The streaming query's foreachBatch: parse()'s rows of one micro-batch, landed."""
+def land_batch(records: DataFrame, batch_id: int) -> None:
+    """The streaming query's foreachBatch: the Kafka records of one micro-batch, parsed
+    (rules.parse) and landed."""
     t0 = time.monotonic()
     is_event = F.col("reason").isNull() & ~F.col("event_type").isin(list(catalogue.IGNORED_EVENT_TYPES))
     is_bad = F.col("reason").isNotNull()
-    batch.persist()
-    try:
-        # One job parses the micro-batch into the cache, on every core, and counts both
-        # sides; each table's write then reads the cache (a parquet file is one task).
-        counts = batch.select(F.count_if(is_event).alias("events"), F.count_if(is_bad).alias("bad")).first()
-        parsed_s = time.monotonic() - t0
-        landed = commit(batch.where(is_event).select(*[n for n, _ in catalogue.COLUMNS]), counts["events"],
-                        settings.EVENTS_PATH, batch_id)
-        bad = commit(batch.where(is_bad).select(*[n for n, _ in catalogue.BAD_COLUMNS]), counts["bad"],
-                     settings.BAD_EVENTS_PATH, batch_id)
-    finally:
-        batch.unpersist()
+    # One pass parses the batch and writes its events, counting the bad records on the way.
+    seen = Observation()
+    parsed = parse(records).observe(seen, F.count_if(is_bad).alias("bad"))
+    landed = commit(parsed.where(is_event).select(*[n for n, _ in catalogue.COLUMNS]), settings.EVENTS_PATH,
+                    batch_id)
+    events_s = time.monotonic() - t0
+    bad = 0
+    # A second pass only for a batch that has bad records (or whose events had landed before
+    # a restart, so no pass counted them): they are outside the API's own form, so it
+    # parses no record that is.
+    if landed is None or seen.get["bad"]:
+        bad = commit(parse(records.where(~in_api_form())).where(is_bad)
+                     .select(*[n for n, _ in catalogue.BAD_COLUMNS]), settings.BAD_EVENTS_PATH, batch_id) or 0
+    landed = landed or 0
     TOTALS["batches"] += 1
     TOTALS["landed"] += landed
     TOTALS["quarantined"] += bad
-    log.info("batch %d: landed %d events, quarantined %d bad records, in %.1fs (%.1fs parsing; since start: %d "
-             "landed, %d quarantined)", batch_id, landed, bad, time.monotonic() - t0, parsed_s, TOTALS["landed"],
+    log.info("batch %d: landed %d events, quarantined %d bad records, in %.1fs (%.1fs for the events; since "
+             "start: %d landed, %d quarantined)", batch_id, landed, bad, time.monotonic() - t0, events_s, TOTALS["landed"],
              TOTALS["quarantined"])
     write_progress(batch_id=batch_id)

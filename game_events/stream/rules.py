@@ -79,6 +79,13 @@ def reasons() -> list[tuple[Column, Column | str]]:
     return rules
 
 
+def in_api_form() -> Column:
+    """True for a Kafka record in exactly the form the API writes (catalogue.wire_pattern):
+    such a record is a valid event by construction. False, not null, for a tombstone."""
+    value = F.col("value").cast("string")
+    return F.coalesce(F.is_valid_utf8(value) & F.make_valid_utf8(value).rlike(catalogue.wire_pattern()), F.lit(False))
+
+
 def parse(kafka_records: DataFrame, fast_path: bool = True) -> DataFrame:
     """Kafka records -> one row per record: every column of hive_events and of
     hive_bad_events, and `reason` (null for a valid event).
@@ -98,8 +105,7 @@ def parse(kafka_records: DataFrame, fast_path: bool = True) -> DataFrame:
     for cond, why in reversed(reasons()):
         reason = F.when(F.coalesce(cond, F.lit(False)), why).otherwise(reason)
     if fast_path:
-        api_form = F.is_valid_utf8(F.col("value").cast("string")) & F.col("raw_event").rlike(catalogue.wire_pattern())
-        reason = F.when(api_form, F.lit(None).cast("string")).otherwise(reason)
+        reason = F.when(in_api_form(), F.lit(None).cast("string")).otherwise(reason)
     headers = dict((col, F.col("e")[h]) for h, col in catalogue.HEADERS)
     cols = []
     for name, hive_type in catalogue.COLUMNS:

@@ -9,14 +9,18 @@ from game_events.stream import rules
 from tests.support.poison import KINDS, good
 
 
-def parsed(spark, values: list[bytes | None], fast_path: bool = True) -> list:
+def records(spark, values: list[bytes | None]):
+    """Kafka records as Spark's Kafka source gives them, at offsets 0, 1, 2, ..."""
     from pyspark.sql import types as T
 
     schema = T.StructType([T.StructField("value", T.BinaryType()), T.StructField("partition", T.IntegerType()),
                            T.StructField("offset", T.LongType()), T.StructField("timestamp", T.TimestampType())])
     now = datetime.datetime(2026, 1, 1)
-    df = spark.createDataFrame([(v, 0, i, now) for i, v in enumerate(values)], schema)
-    return rules.parse(df, fast_path).orderBy("kafka_offset").collect()
+    return spark.createDataFrame([(v, 0, i, now) for i, v in enumerate(values)], schema)
+
+
+def parsed(spark, values: list[bytes | None], fast_path: bool = True) -> list:
+    return rules.parse(records(spark, values), fast_path).orderBy("kafka_offset").collect()
 
 
 def test_every_kind_of_bad_record_gets_its_reason(spark):
@@ -96,6 +100,17 @@ def test_the_fast_path_agrees_with_the_rules_on_every_record(spark):
     assert [r.asDict() for r in fast] == [r.asDict() for r in slow]
     # Not vacuous: the set holds valid and invalid records.
     assert 8 <= sum(r["reason"] is None for r in slow) < len(records) - 40
+
+
+def test_the_landings_second_pass_sees_every_bad_record(spark):
+    """The landing parses for hive_bad_events only the records outside the API's own form
+    (rules.in_api_form): every record that is bad, a tombstone too, must be one of them."""
+    df = records(spark, NEAR_MISSES + [make(3) for _, make, _ in KINDS] + [good("bob", 5)])
+    every_bad = {r["kafka_offset"]: r["reason"] for r in rules.parse(df).where("reason is not null").collect()}
+    second_pass = {r["kafka_offset"]: r["reason"]
+                   for r in rules.parse(df.where(~rules.in_api_form())).where("reason is not null").collect()}
+    assert second_pass == every_bad
+    assert len(every_bad) >= 40 and "not a JSON object" in every_bad.values()
 
 
 def test_every_event_the_api_writes_takes_the_fast_path(spark):
