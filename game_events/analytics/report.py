@@ -83,7 +83,8 @@ def _steps(ax, rows: list, p: Plot) -> None:
     for name in sorted({r[p.series] for r in rows}):
         pts = [(seconds.index(r[p.x]), r[p.y]) for r in rows if r[p.series] == name]
         ax.step([x for x, _ in pts], [y for _, y in pts], where="post", label=name)
-    ax.set_xticks(range(len(seconds)), [t[14:] for t in seconds])  # 'yyyy-mm-dd hh:mm:ss' -> 'mm:ss'
+    every = max(1, len(seconds) // 12)  # a long run has up to 300 points per guild: a dozen labels
+    ax.set_xticks(range(0, len(seconds), every), [t[11:] for t in seconds[::every]])  # 'hh:mm:ss'
     ax.tick_params(axis="x", labelrotation=45)
     ax.legend()
 
