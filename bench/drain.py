@@ -45,23 +45,24 @@ def preload(name: str, n: int) -> int:
 
 def run(events: int, rounds: int = 3) -> dict:
     t = common.tag()
-    name = f"bench-drain-{t}"
-    relevant = preload(name, events)
+    topic_name = f"bench-drain-{t}"
+    relevant = preload(topic_name, events)
     out = {"events": events, "relevant": relevant, "max_offsets_per_trigger": settings.MAX_OFFSETS_PER_TRIGGER,
            "min_partitions": settings.STREAM_MIN_PARTITIONS, "rounds": rounds}
     runs: dict[str, list[dict]] = {"ours": [], "seed": [], "floor": []}
     # ABAB: each round runs every job once, each from a cold checkpoint of its own.
     for i in range(rounds):
         base = f"/tmp/bench/drain-{t}/{i}"
-        env = {"EVENTS_TOPIC": name, "EVENTS_PATH": f"{base}/ours/events", "BAD_EVENTS_PATH": f"{base}/ours/bad",
+        env = {"EVENTS_TOPIC": topic_name, "EVENTS_PATH": f"{base}/ours/events", "BAD_EVENTS_PATH": f"{base}/ours/bad",
                "CHECKPOINT_PATH": f"{base}/ours/checkpoint"}
         jobs = {"ours": ("drain_ours.py", (), env),
-                "seed": ("drain_seed.py", (f"{base}/seed/events", f"{base}/seed/checkpoint"), {"EVENTS_TOPIC": name}),
+                "seed": ("drain_seed.py", (f"{base}/seed/events", f"{base}/seed/checkpoint"),
+                         {"EVENTS_TOPIC": topic_name}),
                 "floor": ("drain_floor.py", (f"{base}/floor/events", f"{base}/floor/checkpoint"),
-                          {"EVENTS_TOPIC": name})}
-        for name, (script, args, job_env) in jobs.items():
+                          {"EVENTS_TOPIC": topic_name})}
+        for job, (script, args, job_env) in jobs.items():
             # Flight Recorder samples the first round only: its own cost stays out of the others.
-            recording = common.OUT / f"drain-{name}.jfr" if i == 0 else None
+            recording = common.OUT / f"drain-{job}.jfr" if i == 0 else None
             if recording:
                 recording.parent.mkdir(parents=True, exist_ok=True)
                 recording.unlink(missing_ok=True)
@@ -71,14 +72,14 @@ def run(events: int, rounds: int = 3) -> dict:
             r.update(events_per_s=round(events / r["seconds"], 1), load=load)
             if recording:
                 r["profile"] = profiling.jfr_summary(recording)
-            runs[name].append(r)
-    for name, rs in runs.items():
-        out[name] = {"seconds": common.spread([r["seconds"] for r in rs]),
+            runs[job].append(r)
+    for job, rs in runs.items():
+        out[job] = {"seconds": common.spread([r["seconds"] for r in rs]),
                      "events_per_s": common.spread([r["events_per_s"] for r in rs]),
                      "rows_landed": [r["rows_landed"] for r in rs], "load": [r["load"] for r in rs],
                      "batches": rs[-1]["batches"], "batches_per_round": [r["batches"] for r in rs],
                      "profile": rs[0].get("profile")}
-    med = {name: out[name]["events_per_s"]["median"] for name in runs}
+    med = {job: out[job]["events_per_s"]["median"] for job in runs}
     out["ratio"] = round(med["ours"] / med["seed"], 2)
     out["floor_ratio"] = round(med["floor"] / med["seed"], 2)
     out["ours_over_floor_time"] = round(out["ours"]["seconds"]["median"] / out["floor"]["seconds"]["median"], 2)

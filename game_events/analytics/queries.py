@@ -55,7 +55,8 @@ group by 1 order by 1""", in_demo=True),
              "cut into 300 equal intervals, each shown at its last change, so the answer stays a plot's size.",
              # The width comes from window functions over the per-second rows, not a second
              # WITH query: Presto would scan the table again for it (6.1 -> 2.9 s, 10 M events).
-             """select guild, max(second) as second, sum(sum(delta)) over (partition by guild order by max(second)) as members
+             """select guild, max(second) as second,
+       sum(sum(delta)) over (partition by guild order by max(second)) as members
 from (select guild, second, delta,
              floor((t - min(t) over ()) / greatest(1, ceil((max(t) over () - min(t) over () + 1) / 300))) as step
       from (select guild, second, delta, to_unixtime(date_parse(second, '%Y-%m-%d %H:%i:%s')) as t
@@ -80,8 +81,8 @@ where {where} and event_type = 'purchase_sword' group by 1 order by revenue desc
              in_demo=True),
     Question("Spending per user", "Coins each player spent on swords and guild fees.",
              # Each sum over the column, null-free, then added: an addition per user, not per
-             # row (2.8 -> 2.2 s over 10 M events). Coins are whole numbers, so bigint sums
-             # instead of Presto's 128-bit decimal ones (2.8 -> 2.4 s, measured another day).
+             # row (2.8 -> 2.2 s over 10 M events). Coins are whole numbers, so the sums are
+             # bigint, not Presto's 128-bit decimals (2.8 -> 2.4 s over 10 M events, A/B).
              """select {user} as user, coalesce(sum(cast(price as bigint)), 0) as on_swords,
        coalesce(sum(cast(fee as bigint)), 0) as on_fees,
        coalesce(sum(cast(price as bigint)), 0) + coalesce(sum(cast(fee as bigint)), 0) as spent

@@ -71,6 +71,6 @@ def land_batch(records: DataFrame, batch_id: int) -> None:
     TOTALS["landed"] += landed
     TOTALS["quarantined"] += bad
     log.info("batch %d: landed %d events, quarantined %d bad records, in %.1fs (%.1fs for the events; since "
-             "start: %d landed, %d quarantined)", batch_id, landed, bad, time.monotonic() - t0, events_s, TOTALS["landed"],
-             TOTALS["quarantined"])
+             "start: %d landed, %d quarantined)", batch_id, landed, bad, time.monotonic() - t0, events_s,
+             TOTALS["landed"], TOTALS["quarantined"])
     write_progress(batch_id=batch_id)
