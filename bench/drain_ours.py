@@ -10,11 +10,11 @@ import time
 from bench.common import batch_metrics
 from game_events import settings, spark
 from game_events.stream.job import start_query
+from game_events.stream.landing import landed_files
 
 
 def landed(session, table_path: str) -> int:
-    fs = spark.HadoopFs(session)
-    files = [p for p, _ in fs.files(table_path) if p.endswith(".parquet")] if fs.exists(table_path) else []
+    files = landed_files(spark.HadoopFs(session), table_path)
     return session.read.parquet(*files).count() if files else 0
 
 

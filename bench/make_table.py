@@ -39,12 +39,11 @@ def main():
         *[cols[n].cast(t).alias(n) for n, t in catalogue.COLUMNS])
     staging = f"{path}/.staging/make_table"
     df.write.mode("overwrite").parquet(staging)
-    fs, staged = spark.hadoop_path(session, staging)
-    Path = session._jvm.org.apache.hadoop.fs.Path
-    parts = sorted(s.getPath().toString() for s in fs.listStatus(staged) if s.getPath().getName().startswith("part-"))
+    fs = spark.HadoopFs(session)
+    parts = sorted(p for p, _ in fs.files(staging) if p.rsplit("/", 1)[1].startswith("part-"))
     for n, part in enumerate(parts):
-        fs.rename(Path(part), Path(f"{path}/batch-{n:012d}.parquet"))
-    fs.delete(Path(f"{path}/.staging"), True)
+        fs.rename(part, f"{path}/batch-{n:012d}.parquet")
+    fs.delete(f"{path}/.staging", True)
     session.sql(catalogue.ddl(table, catalogue.COLUMNS, path))
     print(json.dumps({"files": len(parts), "events": events}))
 

@@ -1,4 +1,4 @@
-"""Spark sessions for this deployment, and Hadoop paths through a session's JVM.
+"""Spark sessions for this deployment, and HDFS through a session's own Hadoop client.
 
 Spark's settings come from settings.spark_conf(), the same that the stack renders as
 spark-defaults.conf for spark-submit; a session started from plain Python gets them here.
@@ -18,17 +18,11 @@ def session(app_name: str):
     return builder.enableHiveSupport().getOrCreate()
 
 
-def hadoop_path(spark, path: str):
-    """(file system, Hadoop Path) for a path, through the session's JVM: what the stream
-    lands with, so it sees HDFS exactly as Spark's writers do."""
-    target = spark._jvm.org.apache.hadoop.fs.Path(path)
-    return target.getFileSystem(spark._jsc.hadoopConfiguration()), target
-
-
 class HadoopFs:
     """HDFS through a session's own Hadoop client, with WebHdfs's method names for what
-    the stream's landing needs (parquet_footer reads footers through either): the stream
-    lands with the client its writers use, and needs no WebHDFS."""
+    the Spark jobs need (parquet_footer reads footers through either): the stream lands
+    with the client its writers use, so it sees HDFS exactly as they do and needs no
+    WebHDFS."""
 
     def __init__(self, spark):
         self.jvm, self.gateway = spark._jvm, spark.sparkContext._gateway

@@ -9,7 +9,7 @@ import time
 from pyspark.sql import DataFrame
 
 from game_events import settings, spark
-from game_events.stream.landing import land_batch
+from game_events.stream.landing import land_batch, landed_files
 from game_events.stream.progress import TOTALS, mark_ready, write_progress
 
 log = logging.getLogger("game_events.stream")
@@ -49,13 +49,11 @@ def refuse_orphaned_output(session) -> None:
     """Stops the job before it starts when its checkpoint is gone but the tables hold
     landed files: without a checkpoint the batch ids restart at 0, so the job would skip
     new batches whose file names exist, or land the whole topic again beside them."""
-    fs, checkpoint = spark.hadoop_path(session, f"{settings.CHECKPOINT_PATH}/offsets")
-    if fs.exists(checkpoint):
+    fs = spark.HadoopFs(session)
+    if fs.exists(f"{settings.CHECKPOINT_PATH}/offsets"):
         return
     for table_path in (settings.EVENTS_PATH, settings.BAD_EVENTS_PATH):
-        _, path = spark.hadoop_path(session, table_path)
-        if fs.exists(path) and any(st.getPath().getName().endswith(".parquet") and
-                                   not st.getPath().getName().startswith(".") for st in fs.listStatus(path)):
+        if landed_files(fs, table_path):
             raise SystemExit(
                 f"error: {table_path} holds landed files but the checkpoint {settings.CHECKPOINT_PATH} is missing; "
                 "restore the checkpoint, or remove the landed files and the checkpoint together: "

@@ -19,6 +19,13 @@ from game_events.stream.progress import TOTALS, write_progress
 log = logging.getLogger("game_events.stream")
 
 
+def landed_files(fs: HadoopFs, table_path: str) -> list[str]:
+    """The parquet files a table shows (Presto and Spark skip names starting with ".")."""
+    if not fs.exists(table_path):
+        return []
+    return [p for p, _ in fs.files(table_path) if p.endswith(".parquet") and not p.rsplit("/", 1)[1].startswith(".")]
+
+
 def commit(df: DataFrame, table_path: str, batch_id: int) -> int | None:
     """Lands df as <table_path>/batch-<id>.parquet with one rename; returns rows landed (0
     when the batch had none for this table), None when it had landed before a restart."""
