@@ -3,8 +3,14 @@ PY      := .venv/bin/python
 STACK   := $(PY) -m stack
 SERVICES ?= infra
 S       ?= kafka
+# PROFILE=cluster: the cluster profile (three Kafka nodes, two DataNodes, Spark standalone,
+# a Presto worker). Unset: whichever profile is running, else the single-node one.
+PROFILE ?=
+ifneq ($(PROFILE),)
+export STACK_PROFILE := $(PROFILE)
+endif
 
-.PHONY: install up down status logs reset api stream demo test test-unit test-quick report openapi compact bench bench-smoke
+.PHONY: install up down status logs reset api stream demo test test-cluster test-unit test-quick report openapi compact bench bench-smoke
 
 .venv/.installed: pyproject.toml stack/versions.env stack/pom.xml stack/install.sh
 	bash stack/install.sh
@@ -42,17 +48,23 @@ demo: .venv/.installed
 	$(STACK) up pipeline
 	$(PY) -m game_events.analytics.demo
 
-# Everything: unit tests, then the ones that start the stack (and the compose run).
+# Everything: unit tests, the ones that start the single-node stack (and the compose
+# run), then the cluster profile's in a session of their own (it stops the single-node
+# stack first, and the cluster at its end).
 test: .venv/.installed
-	$(PY) -m pytest -v --durations=15
+	STACK_PROFILE=local $(PY) -m pytest -v --durations=15
+	$(MAKE) test-cluster
+
+test-cluster: .venv/.installed
+	STACK_PROFILE=cluster $(PY) -m pytest -v --durations=15 tests/cluster
 
 # The unit tests alone: no services, well under a minute.
 test-unit: .venv/.installed
-	$(PY) -m pytest tests/unit
+	STACK_PROFILE=local $(PY) -m pytest tests/unit
 
 # Everything but the tests marked slow (compose, faults, fuzz, benchmarks); it still starts the stack.
 test-quick: .venv/.installed
-	$(PY) -m pytest -v --durations=15 -m "not slow"
+	STACK_PROFILE=local $(PY) -m pytest -v --durations=15 -m "not slow"
 
 report: .venv/.installed
 	$(STACK) up pipeline

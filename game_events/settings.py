@@ -27,9 +27,34 @@ VERSIONS = dict(
     line.split("=", 1) for line in VERSIONS_FILE.read_text().splitlines() if line and not line.startswith("#")
 )
 
+# --- the profile: one node per engine (local), or small clusters on this host (cluster) --
+PROFILES = ("local", "cluster")
+# `up` of the cluster profile writes its name here and `down` removes it, so that later
+# commands without STACK_PROFILE act on whichever profile is running.
+ACTIVE_PROFILE_FILE = ROOT / "var" / "active-profile"
+
+
+def _profile() -> str:
+    active = ACTIVE_PROFILE_FILE.read_text().strip() if ACTIVE_PROFILE_FILE.exists() else "local"
+    profile = _env("STACK_PROFILE", active)
+    if profile not in PROFILES:
+        raise SystemExit(f"error: STACK_PROFILE={profile!r}; it is one of: {', '.join(PROFILES)}")
+    return profile
+
+
+PROFILE = _profile()
+CLUSTER = PROFILE == "cluster"
+
+
+def _by_profile(local, cluster):
+    return cluster if CLUSTER else local
+
+
 # --- where things live on this machine -------------------------------------------------
 CACHE = Path(_env("GAME_EVENTS_CACHE", str(Path.home() / ".cache" / "game-events")))
-DATA = Path(_env("STACK_DATA", str(ROOT / "var"))).resolve()
+# The profiles never share storage: their Kafka quorums and HDFS layouts differ.
+PROFILE_DATA = {"local": ROOT / "var", "cluster": ROOT / "var-cluster"}
+DATA = Path(_env("STACK_DATA", str(PROFILE_DATA[PROFILE]))).resolve()
 CONF = DATA / "conf"
 LOGS = DATA / "logs"
 RUN = DATA / "run"
@@ -48,7 +73,30 @@ BIND_HOST = _env("BIND_HOST", "127.0.0.1")
 KAFKA_HOST = _env("KAFKA_HOST", "127.0.0.1")
 KAFKA_PORT = int(_env("KAFKA_PORT", "29092"))
 KAFKA_CONTROLLER_PORT = int(_env("KAFKA_CONTROLLER_PORT", "29093"))
-KAFKA_BOOTSTRAP = _env("KAFKA_BOOTSTRAP", f"{KAFKA_HOST}:{KAFKA_PORT}")
+# The cluster profile's second and third Kafka nodes (kafka1 keeps the ports above).
+KAFKA2_PORT = int(_env("KAFKA2_PORT", "29094"))
+KAFKA2_CONTROLLER_PORT = int(_env("KAFKA2_CONTROLLER_PORT", "29095"))
+KAFKA3_PORT = int(_env("KAFKA3_PORT", "29096"))
+KAFKA3_CONTROLLER_PORT = int(_env("KAFKA3_CONTROLLER_PORT", "29097"))
+# Kafka's nodes: (service, node id, client port, controller port), ports by setting name.
+KAFKA_NODES = _by_profile(
+    [("kafka", 1, "KAFKA_PORT", "KAFKA_CONTROLLER_PORT")],
+    [("kafka1", 1, "KAFKA_PORT", "KAFKA_CONTROLLER_PORT"), ("kafka2", 2, "KAFKA2_PORT", "KAFKA2_CONTROLLER_PORT"),
+     ("kafka3", 3, "KAFKA3_PORT", "KAFKA3_CONTROLLER_PORT")])
+# local: a dynamic quorum of one voter; cluster: a static one that every node lists.
+KAFKA_QUORUM = _by_profile(f"controller.quorum.bootstrap.servers={KAFKA_HOST}:{KAFKA_CONTROLLER_PORT}",
+                           "controller.quorum.voters=" + ",".join(f"{node}@{KAFKA_HOST}:{globals()[cport]}"
+                                                                  for _, node, _, cport in KAFKA_NODES))
+# How fast Kafka notices a lost node: its defaults in the local profile, and in the
+# cluster within the API's ack timeout (stack/templates/kafka/server.properties says why).
+KAFKA_HEARTBEAT_MS = _by_profile(2000, 500)
+KAFKA_SESSION_TIMEOUT_MS = _by_profile(9000, 2000)
+KAFKA_QUORUM_FETCH_TIMEOUT_MS = _by_profile(2000, 1000)
+KAFKA_ELECTION_TIMEOUT_MS = _by_profile(1000, 500)
+KAFKA_REPLICA_LAG_MS = _by_profile(30000, 3000)
+KAFKA_OFFSETS_PARTITIONS = _by_profile(50, 6)
+# Every broker, so that a client started while one is down still finds the others.
+KAFKA_BOOTSTRAP = _env("KAFKA_BOOTSTRAP", ",".join(f"{KAFKA_HOST}:{globals()[port]}" for _, _, port, _ in KAFKA_NODES))
 NAMENODE_HOST = _env("NAMENODE_HOST", "127.0.0.1")
 NAMENODE_PORT = int(_env("NAMENODE_PORT", "8020"))
 NAMENODE_HTTP_PORT = int(_env("NAMENODE_HTTP_PORT", "9870"))
@@ -58,12 +106,29 @@ DATANODE_HOST = _env("DATANODE_HOST", "127.0.0.1")
 DATANODE_PORT = int(_env("DATANODE_PORT", "9866"))
 DATANODE_HTTP_PORT = int(_env("DATANODE_HTTP_PORT", "9864"))
 DATANODE_IPC_PORT = int(_env("DATANODE_IPC_PORT", "9867"))
+# The cluster profile's second DataNode (datanode1 keeps the ports above).
+DATANODE2_PORT = int(_env("DATANODE2_PORT", "9966"))
+DATANODE2_HTTP_PORT = int(_env("DATANODE2_HTTP_PORT", "9964"))
+DATANODE2_IPC_PORT = int(_env("DATANODE2_IPC_PORT", "9967"))
+# HDFS's DataNodes: (service, data folder, transfer, http and ipc ports by setting name).
+DATANODES = _by_profile(
+    [("datanode", "data", "DATANODE_PORT", "DATANODE_HTTP_PORT", "DATANODE_IPC_PORT")],
+    [("datanode1", "data1", "DATANODE_PORT", "DATANODE_HTTP_PORT", "DATANODE_IPC_PORT"),
+     ("datanode2", "data2", "DATANODE2_PORT", "DATANODE2_HTTP_PORT", "DATANODE2_IPC_PORT")])
 METASTORE_HOST = _env("METASTORE_HOST", "127.0.0.1")
 METASTORE_PORT = int(_env("METASTORE_PORT", "9083"))
 METASTORE_URI = _env("METASTORE_URI", f"thrift://{METASTORE_HOST}:{METASTORE_PORT}")
 PRESTO_HOST = _env("PRESTO_HOST", "127.0.0.1")
 PRESTO_PORT = int(_env("PRESTO_PORT", "8080"))
 PRESTO_URL = f"http://{PRESTO_HOST}:{PRESTO_PORT}"
+# The cluster profile's Presto worker; the coordinator there schedules no work on itself.
+PRESTO_WORKER_PORT = int(_env("PRESTO_WORKER_PORT", "8085"))
+PRESTO_INCLUDE_COORDINATOR = _by_profile("true", "false")
+# Presto's nodes: (service, node id, http port by setting name, coordinator?).
+PRESTO_NODES = _by_profile(
+    [("presto", "game-events-presto-1", "PRESTO_PORT", "true")],
+    [("presto", "game-events-presto-1", "PRESTO_PORT", "true"),
+     ("presto-worker1", "game-events-presto-worker-1", "PRESTO_WORKER_PORT", "false")])
 # API_HOST is where the API's server binds; clients on this host reach a wildcard bind on loopback.
 API_HOST = _env("API_HOST", "127.0.0.1")
 API_PORT = int(_env("API_PORT", "5000"))
@@ -73,14 +138,35 @@ API_WORKERS = int(_env("API_WORKERS", str(os.cpu_count() or 1)))
 API_THREADS = int(_env("API_THREADS", "16"))
 # A line per request in the API's log; it costs about 8% of the API's throughput (0 turns it off).
 API_ACCESS_LOG = _env("API_ACCESS_LOG", "1") != "0"
-SPARK_MASTER = _env("SPARK_MASTER", "local[2]")
+# The cluster profile's Spark standalone master and workers. The master's UI leaves 8080,
+# its default, to Presto.
+SPARK_MASTER_PORT = int(_env("SPARK_MASTER_PORT", "7077"))
+SPARK_MASTER_UI_PORT = int(_env("SPARK_MASTER_UI_PORT", "8180"))
+SPARK_WORKER1_PORT = int(_env("SPARK_WORKER1_PORT", "7081"))
+SPARK_WORKER2_PORT = int(_env("SPARK_WORKER2_PORT", "7082"))
+SPARK_WORKER1_UI_PORT = int(_env("SPARK_WORKER1_UI_PORT", "8181"))
+SPARK_WORKER2_UI_PORT = int(_env("SPARK_WORKER2_UI_PORT", "8182"))
+# Spark's workers: (service, rpc port, web UI port by setting name), one core each.
+SPARK_WORKERS = _by_profile([], [("spark-worker1", "SPARK_WORKER1_PORT", "SPARK_WORKER1_UI_PORT"),
+                                 ("spark-worker2", "SPARK_WORKER2_PORT", "SPARK_WORKER2_UI_PORT")])
+SPARK_MASTER = _env("SPARK_MASTER", _by_profile("local[2]", f"spark://127.0.0.1:{SPARK_MASTER_PORT}"))
 SPARK_DRIVER_HOST = _env("SPARK_DRIVER_HOST", "127.0.0.1")
 SPARK_UI_PORT = 4040
 KAFKA_LOG_LEVEL = _env("KAFKA_LOG_LEVEL", "info")
 HADOOP_LOG_LEVEL = _env("HADOOP_LOG_LEVEL", "INFO")
+DFS_REPLICATION = _by_profile(1, 2)
+# How fast the NameNode stops sending reads and new blocks to a silent DataNode:
+# HDFS's defaults on one node; stale after 3 s in the cluster.
+DFS_RECHECK_MS = _by_profile(300000, 2000)
+DFS_STALE_MS = _by_profile(30000, 3000)
+DFS_AVOID_STALE = _by_profile("false", "true")
 
 # --- names of the pipeline's topic, tables and paths -----------------------------------
 TOPIC = _env("EVENTS_TOPIC", "events")
+TOPIC_PARTITIONS = int(_env("EVENTS_PARTITIONS", _by_profile("1", "6")))
+TOPIC_REPLICATION = _by_profile(1, 3)
+# With acks=all, a write needs this many replicas in sync: one node of three may be lost.
+KAFKA_MIN_ISR = _by_profile(1, 2)
 EVENTS_TABLE = "hive_events"
 BAD_EVENTS_TABLE = "hive_bad_events"
 EVENTS_PATH = _env("EVENTS_PATH", "/tmp/game_events")
@@ -129,7 +215,19 @@ def spark_conf() -> dict[str, str]:
         # HotSpot never compiles a method over 8,000 bytes of bytecode; the stream's rules
         # make such a whole-stage method, which then runs interpreted (half the parse speed).
         "spark.sql.codegen.hugeMethodLimit": "8000",
+        # The cluster profile: one executor on each one-core worker, and the app takes both.
+        "spark.executor.cores": _by_profile("", "1"),
+        "spark.cores.max": _by_profile("", str(len(SPARK_WORKERS))),
+        "spark.executor.memory": _by_profile("", "640m"),
+        # A killed executor fails its running tasks once each; keep the batch alive through
+        # a few such losses while they run again on the other worker.
+        "spark.task.maxFailures": _by_profile("", "8"),
     }
+
+
+def port(key: str) -> int:
+    """A port by the name of its setting, as the node tables above give them."""
+    return globals()[key]
 
 
 def template_values() -> dict[str, str]:

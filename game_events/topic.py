@@ -32,14 +32,15 @@ def brokers(timeout_s: float = TIMEOUT_S) -> int:
     return len(AdminClient(_config()).list_topics(timeout=timeout_s).brokers)
 
 
-def create(topic: str = settings.TOPIC, partitions: int = 1, replication: int = 1) -> bool:
+def create(topic: str = settings.TOPIC, partitions: int = 1, replication: int = settings.TOPIC_REPLICATION) -> bool:
     """Creates the topic; False if it existed already (so calling it again is harmless).
     Returns only once every partition has a leader, so a producer started next finds it."""
     from confluent_kafka import KafkaError, KafkaException
     from confluent_kafka.admin import AdminClient, NewTopic
 
     admin = AdminClient(_config())
-    future = admin.create_topics([NewTopic(topic, partitions, replication)], operation_timeout=TIMEOUT_S,
+    new = NewTopic(topic, partitions, replication, config={"min.insync.replicas": str(settings.KAFKA_MIN_ISR)})
+    future = admin.create_topics([new], operation_timeout=TIMEOUT_S,
                                  request_timeout=TIMEOUT_S)[topic]
     try:
         future.result(timeout=TIMEOUT_S + 5)

@@ -1,5 +1,6 @@
 """The launcher of the local stack: Kafka, HDFS, a Hive metastore, Presto and, on demand,
-the game API and the streaming job, each run as a local process.
+the game API and the streaming job, each run as a local process: one node per engine
+(the local profile), or several (the cluster profile, settings.PROFILE).
 
 Run it as `python -m stack <command>` from the repository root (cli.py lists the
 commands). It reads every endpoint and path from game_events.settings and talks to the

@@ -10,8 +10,12 @@
     reset                      stop everything and wipe the data folder
     logs SERVICE               path of a service's log file
 
-Groups: infra (kafka namenode datanode metastore presto), hdfs, cloudera, app (api stream),
+Groups: infra (the engines), kafka, hdfs, cloudera, spark, presto, app (api stream),
 pipeline (infra + app: the topic, the tables, the API and the stream), all.
+
+STACK_PROFILE=cluster (make ... PROFILE=cluster) runs the cluster profile: three Kafka
+nodes, two DataNodes, Spark standalone with two workers and a Presto worker. Without it,
+commands act on the profile that `up` last started, until `down` stops it.
 """
 from __future__ import annotations
 
@@ -28,17 +32,30 @@ from stack.services import expand, one
 
 def up(args: list[str]) -> int:
     services = expand(args)
+    other = processes.other_profile_running()
+    if other:
+        raise StackError(f"the {other} profile is running and holds the same ports; "
+                         f"stop it first: make down PROFILE={other}")
     render()
+    if settings.CLUSTER:
+        settings.ACTIVE_PROFILE_FILE.parent.mkdir(parents=True, exist_ok=True)
+        settings.ACTIVE_PROFILE_FILE.write_text(settings.PROFILE)
     t0 = time.monotonic()
     for svc in services:
         processes.start(svc)
-    print(f"up: ready in {time.monotonic() - t0:.1f}s", flush=True)
+    # A quorum member that `up` waited for only until it started is healthy by now.
+    for svc in services:
+        if svc.start_ready:
+            processes.wait_ready(svc, lambda: False)
+    print(f"up: the {settings.PROFILE} profile ready in {time.monotonic() - t0:.1f}s", flush=True)
     return 0
 
 
 def down(args: list[str]) -> int:
     for svc in reversed(expand(args, default="all")):
         processes.stop(svc)
+    if not any(processes.running_pid(svc) for svc in expand(["all"])):
+        settings.ACTIVE_PROFILE_FILE.unlink(missing_ok=True)
     return 0
 
 
@@ -64,7 +81,7 @@ def logs(args: list[str]) -> int:
 def reset(args: list[str]) -> int:
     down(["all"])
     shutil.rmtree(settings.DATA, ignore_errors=True)
-    print(f"reset: removed {settings.DATA}")
+    print(f"reset: removed {settings.DATA} (the {settings.PROFILE} profile's data)")
     return 0
 
 

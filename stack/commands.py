@@ -56,18 +56,25 @@ def _kafka_java(*main: str, heap: tuple[str, ...] = ()) -> list[str]:
             "-cp", f"{settings.JARS['kafka']}/*", *main]
 
 
-def kafka() -> list[str]:
-    return _kafka_java("kafka.Kafka", str(CONF / "kafka" / "server.properties"), heap=("-Xms256m", "-Xmx512m"))
+def kafka(node: str) -> list[str]:
+    return _kafka_java("kafka.Kafka", str(CONF / node / "server.properties"), heap=("-Xms256m", "-Xmx512m"))
 
 
-def format_kafka() -> str | None:
-    """KRaft storage is formatted once, with a fresh cluster id."""
-    if (settings.DATA / "kafka" / "meta.properties").exists():
+def format_kafka(node: str) -> str | None:
+    """KRaft storage is formatted once. A single node forms a quorum of itself
+    (--standalone); the cluster's nodes share one cluster id and the static voter list of
+    their server.properties."""
+    if (settings.DATA / node / "meta.properties").exists():
         return None
-    # The last line: Kafka's log4j may print an INFO line on stdout before the id.
-    cluster_id = output(_kafka_java("kafka.tools.StorageTool", "random-uuid")).split()[-1]
-    output(_kafka_java("kafka.tools.StorageTool", "format", "--standalone", "-t", cluster_id,
-                       "-c", str(CONF / "kafka" / "server.properties")))
+    id_file = settings.DATA / "kafka-cluster-id"
+    if not id_file.exists():
+        id_file.parent.mkdir(parents=True, exist_ok=True)
+        # The last line: Kafka's log4j may print an INFO line on stdout before the id.
+        id_file.write_text(output(_kafka_java("kafka.tools.StorageTool", "random-uuid")).split()[-1])
+    cluster_id = id_file.read_text()
+    quorum = [] if settings.CLUSTER else ["--standalone"]
+    output(_kafka_java("kafka.tools.StorageTool", "format", *quorum, "-t", cluster_id,
+                       "-c", str(CONF / node / "server.properties")))
     return f"storage formatted (cluster {cluster_id})"
 
 
@@ -91,8 +98,12 @@ def format_namenode() -> str | None:
     return "formatted"
 
 
-def datanode() -> list[str]:
-    return _hadoop_java(DATANODE_MAIN, "256m")
+def datanode(folder: str, xfer: int, http: int, ipc: int) -> list[str]:
+    # DataNodes on one host differ only in their folder and ports.
+    host = settings.BIND_HOST
+    return _hadoop_java(DATANODE_MAIN, "256m") + [
+        "-D", f"dfs.datanode.data.dir={settings.DATA / 'hdfs' / folder}", "-D", f"dfs.datanode.address={host}:{xfer}",
+        "-D", f"dfs.datanode.http.address={host}:{http}", "-D", f"dfs.datanode.ipc.address={host}:{ipc}"]
 
 
 # --- hive metastore --------------------------------------------------------------------
@@ -119,13 +130,33 @@ def metastore() -> list[str]:
 
 # --- presto ----------------------------------------------------------------------------
 
-def presto() -> list[str]:
+def presto(node: str) -> list[str]:
     home = settings.PRESTO_HOME
     need_install(home / ".complete")
     jvm = [ln.strip() for ln in (CONF / "presto" / "jvm.config").read_text().splitlines()
            if ln.strip() and not ln.startswith("#")]
-    return [java(), "-cp", f"{home}/lib/*", *jvm, f"-Dconfig={CONF / 'presto' / 'config.properties'}",
+    return [java(), "-cp", f"{home}/lib/*", *jvm, f"-Dconfig={CONF / node / 'config.properties'}",
             f"-Dlog.levels-file={CONF / 'presto' / 'log.properties'}", "com.facebook.presto.server.PrestoServer"]
+
+
+# --- spark standalone (the cluster profile) --------------------------------------------
+
+def _spark_class(main: str) -> list[str]:
+    # pyspark's wheel has no sbin/start-*.sh; spark-class runs the daemon in the foreground.
+    # The copy inside the package finds its SPARK_HOME (the package) by itself.
+    exe = pyspark_jars().parent / "bin" / "spark-class"
+    return [str(exe), main, "--host", settings.BIND_HOST]
+
+
+def spark_master() -> list[str]:
+    return _spark_class("org.apache.spark.deploy.master.Master") + [
+        "--port", str(settings.SPARK_MASTER_PORT), "--webui-port", str(settings.SPARK_MASTER_UI_PORT)]
+
+
+def spark_worker(name: str, port: int, ui_port: int) -> list[str]:
+    return _spark_class("org.apache.spark.deploy.worker.Worker") + [
+        "--port", str(port), "--webui-port", str(ui_port), "--cores", "1", "--memory", "1g",
+        "--work-dir", str(settings.DATA / name), settings.SPARK_MASTER]
 
 
 # --- the pipeline's own services -------------------------------------------------------
@@ -139,7 +170,7 @@ def api() -> list[str]:
 def create_topic() -> str | None:
     from game_events import topic
 
-    created = topic.create(settings.TOPIC)  # idempotent
+    created = topic.create(settings.TOPIC, settings.TOPIC_PARTITIONS, settings.TOPIC_REPLICATION)  # idempotent
     return f"topic {settings.TOPIC} created" if created else None
 
 

@@ -4,6 +4,7 @@ not yet (processes.probe turns the exception into the reason it shows)."""
 from __future__ import annotations
 
 import json
+import socket
 import urllib.request
 
 from game_events import settings
@@ -17,11 +18,19 @@ def http_json(url: str, timeout: float = 5):
         return json.loads(resp.read() or b"null")
 
 
-def kafka() -> bool:
-    from game_events import topic
+def kafka(node_id: int, port: int) -> bool:
+    from confluent_kafka.admin import AdminClient
 
-    # A metadata call to the same address every client uses, so ready means reachable by them.
-    return topic.brokers(timeout_s=3) > 0
+    # A metadata call to the node's own client port: ready once it is a registered,
+    # unfenced broker, which in the cluster needs a quorum of the controllers.
+    admin = AdminClient({"bootstrap.servers": f"{settings.KAFKA_HOST}:{port}", "log_level": 0,
+                         "error_cb": lambda err: None})
+    return node_id in admin.list_topics(timeout=3).brokers
+
+
+def listening(port: int) -> bool:
+    with socket.create_connection((settings.KAFKA_HOST, port), timeout=2):
+        return True
 
 
 def namenode() -> bool:
@@ -31,21 +40,20 @@ def namenode() -> bool:
     return True
 
 
-def _jmx(base: str, name: str) -> list[dict]:
+def jmx(base: str, name: str) -> list[dict]:
     return http_json(f"{base}/jmx?qry=Hadoop:{name}")["beans"]
 
 
-def datanode() -> bool:
-    dn = _jmx(f"http://{settings.DATANODE_HOST}:{settings.DATANODE_HTTP_PORT}", "service=DataNode,name=DataNodeInfo")
+def datanode(xfer_port: int, http_port: int) -> bool:
+    dn = jmx(f"http://{settings.DATANODE_HOST}:{http_port}", "service=DataNode,name=DataNodeInfo")
     # The DataNode's own view first: the NameNode still counts a killed DataNode as live
-    # for minutes, so its count alone would call a restarting one ready.
+    # for minutes, so its list alone would call a restarting one ready.
     actors = json.loads(dn[0]["BPServiceActorInfo"]) if dn else []
     if not any(a.get("ActorState") == "RUNNING" and a.get("BlockPoolID") for a in actors):
         return False
-    state = _jmx(settings.WEBHDFS, "service=NameNode,name=FSNamesystemState")
-    info = _jmx(settings.WEBHDFS, "service=NameNode,name=NameNodeInfo")
+    info = jmx(settings.WEBHDFS, "service=NameNode,name=NameNodeInfo")[0]
     # Writable only once the DataNode has registered and the NameNode left safe mode.
-    return state[0]["NumLiveDataNodes"] >= 1 and not info[0]["Safemode"]
+    return f"{settings.DATANODE_HOST}:{xfer_port}" in json.loads(info["LiveNodes"]) and not info["Safemode"]
 
 
 def metastore_strings(method: str, *args: str) -> list[str]:
@@ -87,10 +95,30 @@ def metastore() -> bool:
     return "default" in metastore_strings("get_all_databases")
 
 
-def presto() -> bool:
+def presto_started() -> bool:
+    return http_json(f"{settings.PRESTO_URL}/v1/info")["starting"] is False
+
+
+def presto(node_id: str) -> bool:
     from game_events import presto
 
-    return presto.scalar("select 1", timeout=10) == 1
+    # The node is active in the coordinator's view, and a query runs.
+    return presto.scalar(f"select count(*) from system.runtime.nodes where node_id = '{node_id}' "
+                         "and state = 'active'", timeout=10) == 1 and presto.scalar("select 1", timeout=10) == 1
+
+
+def spark_master_state() -> dict:
+    return http_json(f"http://{settings.BIND_HOST}:{settings.SPARK_MASTER_UI_PORT}/json")
+
+
+def spark_master() -> bool:
+    return spark_master_state()["status"] == "ALIVE"
+
+
+def spark_worker(ui_port: int) -> bool:
+    # Registered with the master; a restarted worker's old entry stays listed as DEAD.
+    return any(w["state"] == "ALIVE" and w["webuiaddress"].endswith(f":{ui_port}")
+               for w in spark_master_state()["workers"])
 
 
 def api() -> bool:

@@ -29,20 +29,32 @@ def logfile(svc: Service) -> Path:
 
 
 def say(svc: Service, what: str) -> None:
-    print(f"  {svc.name:<10} {what}", flush=True)
+    print(f"  {svc.name:<14} {what}", flush=True)
 
 
 def running_pid(svc: Service) -> int | None:
     """The service's pid if it is alive; a stale pid file (process gone, or the pid reused
     by another program) is removed."""
-    pf = pidfile(svc)
+    return _live(pidfile(svc), svc.name)
+
+
+def other_profile_running() -> str | None:
+    """The other profile, when one of its services runs (the profiles share ports)."""
+    for profile, data in settings.PROFILE_DATA.items():
+        if profile != settings.PROFILE and data.resolve() != settings.DATA:
+            if any(_live(pf, pf.stem) for pf in (data / "run").glob("*.pid")):
+                return profile
+    return None
+
+
+def _live(pf: Path, name: str) -> int | None:
     try:
         pid = int(pf.read_text())
         environ = Path(f"/proc/{pid}/environ").read_bytes()
     except (OSError, ValueError):
         pf.unlink(missing_ok=True)
         return None
-    if f"GAME_EVENTS_SERVICE={svc.name}".encode() not in environ.split(b"\0"):
+    if f"GAME_EVENTS_SERVICE={name}".encode() not in environ.split(b"\0"):
         pf.unlink(missing_ok=True)
         return None
     try:
@@ -65,10 +77,10 @@ def port_free(port: int) -> bool:
             return False
 
 
-def probe(svc: Service) -> str | None:
-    """None when the service answers its readiness call, else why not."""
+def probe(svc: Service, ready: Callable[[], bool] | None = None) -> str | None:
+    """None when the service answers its readiness call (or `ready`), else why not."""
     try:
-        return None if svc.ready() else "not ready yet"
+        return None if (ready or svc.ready)() else "not ready yet"
     except Exception as e:  # any failure of the probe means "not ready", with its reason
         return f"{type(e).__name__}: {e}"[:200]
 
@@ -100,11 +112,13 @@ def prepare(svc: Service) -> list[str]:
     return argv
 
 
-def wait_ready(svc: Service, exited: Callable[[], bool], log: Path | None = None) -> float:
-    """Seconds until the service answered its probe; raises if it died or took too long."""
+def wait_ready(svc: Service, exited: Callable[[], bool], log: Path | None = None,
+               ready: Callable[[], bool] | None = None) -> float:
+    """Seconds until the service answered its probe (or `ready`); raises if it died or
+    took too long."""
     see = f"; see its log: {log}" if log else ""
     t0 = time.monotonic()
-    while (why := probe(svc)) is not None:
+    while (why := probe(svc, ready)) is not None:
         if exited():
             raise StackError(f"{svc.name} exited during start-up{see}")
         if time.monotonic() - t0 > svc.timeout:
@@ -131,8 +145,13 @@ def start(svc: Service) -> None:
         say(svc, f"started (pid {pid})")
     # Our own child is watched with poll(): until it has exec'd, /proc still shows this
     # process's environment, which running_pid() would take for a stale pid.
-    took = wait_ready(svc, lambda: (proc.poll() is not None) if proc else running_pid(svc) is None, logfile(svc))
-    say(svc, f"healthy (pid {pid}, {took:.1f}s)")
+    exited = (lambda: proc.poll() is not None) if proc else (lambda: running_pid(svc) is None)
+    if svc.start_ready:
+        took = wait_ready(svc, exited, logfile(svc), svc.start_ready)
+        say(svc, f"{'up' if proc else 'running'} (pid {pid}, {took:.1f}s); ready once the services after it run")
+    else:
+        took = wait_ready(svc, exited, logfile(svc))
+        say(svc, f"healthy (pid {pid}, {took:.1f}s)")
 
 
 def stop(svc: Service, timeout: float = 30) -> None:

@@ -10,12 +10,12 @@ from stack import probes
 from stack.processes import probe, rss_mib, running_pid
 from stack.services import APP, BY_NAME, STREAM_PROGRESS, expand
 
-ROW = "{:<10} {:>7} {:>6}  {:<9} {:>7}"
+ROW = "{:<14} {:>7} {:>6}  {:<9} {:>7}"
 
 
 def show(names: list[str]) -> int:
     """Prints the table and the counters; 1 when a named infra service is not healthy."""
-    rows, all_ok = [], True
+    rows, all_ok, total = [], True, 0.0
     for svc in expand(names, default="all"):
         pid = running_pid(svc)
         if pid is None:
@@ -24,11 +24,15 @@ def show(names: list[str]) -> int:
         else:
             health = "healthy" if probe(svc) is None else "unhealthy"
             all_ok &= health == "healthy"
-            mem = f"{rss_mib(pid):.0f}"
+            rss = rss_mib(pid)
+            total += rss
+            mem = f"{rss:.0f}"
         rows.append((svc.name, pid or "-", svc.port_number, health, mem))
+    print(f"profile {settings.PROFILE}, data in {settings.DATA}")
     print(ROW.format("SERVICE", "PID", "PORT", "HEALTH", "RSS_MiB"))
     for row in rows:
         print(ROW.format(*map(str, row)))
+    print(ROW.format("total", "", "", "", f"{total:.0f}"))
     print()
     for line in counters():
         print(line)

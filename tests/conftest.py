@@ -2,7 +2,9 @@
 
 Each directory is a layer, and its tests are marked from it: unit/ needs nothing running
 (`pytest tests/unit`); stack/ and faults/ use the local engines as real processes;
-compose/ runs docker-compose.yml over podman. The `pipeline` fixture brings the whole
+compose/ runs docker-compose.yml over podman; cluster/ runs on the cluster profile, in a
+session of its own (STACK_PROFILE=cluster), and a session runs only the layers of its
+profile. The `pipeline` fixture brings the whole
 pipeline up once per session with the launcher's one command, `python -m stack up
 pipeline` (the engines, the API and the stream; the launcher creates the topic and the
 tables itself). Nothing is mocked.
@@ -22,6 +24,7 @@ LAYERS = {
     "stack": ("stack",),
     "faults": ("stack", "faults", "slow"),
     "compose": ("compose", "slow"),
+    "cluster": ("cluster", "slow"),
 }
 UNIT_TIMEOUT_S = 120  # a local Spark session starts in well under a minute
 SERVICE_FIXTURES = {"infra", "pipeline"}
@@ -36,6 +39,13 @@ def pytest_configure(config):
 
 def pytest_collection_modifyitems(config, items):
     tests = Path(__file__).resolve().parent
+    # The profile decides every client's settings for the whole session, so a session
+    # runs the tests of its profile; `make test` runs one session for each.
+    other = [i for i in items if tests in i.path.resolve().parents
+             and (i.path.resolve().relative_to(tests).parts[0] == "cluster") != settings.CLUSTER]
+    if other:
+        config.hook.pytest_deselected(items=other)
+        items[:] = [i for i in items if i not in other]
     for item in items:
         if tests not in item.path.resolve().parents:
             continue

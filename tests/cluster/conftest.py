@@ -1,0 +1,34 @@
+"""The cluster profile's fixtures. Its tests run in a pytest session of their own, with
+STACK_PROFILE=cluster (`make test` runs that session after the single-node one): the
+settings every client reads are then the cluster's. The profiles share ports, so the
+session stops the single-node stack first, and stops the cluster when it ends."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from game_events import settings
+from tests.support.commands import ROOT, launcher
+
+
+def _down(profile: str) -> None:
+    subprocess.run([sys.executable, "-m", "stack", "down"], cwd=ROOT, check=True, timeout=300,
+                   env={**os.environ, "STACK_PROFILE": profile}, capture_output=True)
+
+
+@pytest.fixture(scope="session")
+def pipeline():
+    """The whole pipeline on the cluster profile: three Kafka nodes, two DataNodes, the
+    metastore, Spark standalone with two workers, Presto with a worker, the API and the
+    stream."""
+    assert settings.CLUSTER, "the cluster tests run with STACK_PROFILE=cluster (make test-cluster)"
+    _down("local")
+    launcher("up", "pipeline")
+    yield
+    _down("cluster")
+
+
+infra = pipeline

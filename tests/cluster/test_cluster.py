@@ -1,0 +1,79 @@
+"""The pipeline on the cluster profile: the topic's layout, exactly-once delivery across
+its partitions with the stream's executors on both Spark workers, Presto's splits on its
+worker, the report's answers, and the profile's memory."""
+import re
+from collections import Counter
+
+import pytest
+
+from game_events import settings
+from stack import probes, services
+from stack.processes import rss_mib
+from tests.stack.test_report import test_report_numbers_are_the_seeded_mixs as single_node_report_test
+from tests.support.commands import BIN, run
+from tests.support.engines import presto_rows, stream_lag
+from tests.support.figures import record_figure
+from tests.support.load import Load, audit
+from tests.support.services import pid_of
+
+pytestmark = pytest.mark.timeout(900, func_only=True)
+IDLE_RSS_LIMIT_MIB = 10 * 1024
+# The services the issue names, as `make status` lists them.
+SERVICES = ["kafka1", "kafka2", "kafka3", "namenode", "datanode1", "datanode2", "metastore", "spark-master",
+            "spark-worker1", "spark-worker2", "presto", "presto-worker1", "api", "stream"]
+
+
+def test_the_idle_cluster_fits_in_10_gib(pipeline):
+    rss = {svc.name: round(rss_mib(pid_of(svc.name))) for svc in services.SERVICES}
+    record_figure("cluster profile: idle RSS per service, MiB", rss)
+    record_figure("cluster profile: idle RSS in total, MiB", sum(rss.values()))
+    assert list(rss) == SERVICES and all(rss.values()), rss
+    assert sum(rss.values()) < IDLE_RSS_LIMIT_MIB, rss
+
+
+def test_the_topic_has_six_partitions_replicated_three_times(pipeline):
+    out = run(BIN / "kafka-topics", "--describe", "--topic", settings.TOPIC).stdout
+    assert re.search(r"PartitionCount: 6\s+ReplicationFactor: 3", out), out
+    assert "min.insync.replicas=2" in out, out
+    parts = re.findall(r"Partition: (\d+)\s+Leader: (\d+)\s+Replicas: ([\d,]+)\s+Isr: ([\d,]+)", out)
+    assert sorted(int(p) for p, *_ in parts) == list(range(6)), out
+    for _, leader, replicas, isr in parts:
+        assert sorted(replicas.split(",")) == sorted(isr.split(",")) == ["1", "2", "3"], out
+        assert leader in replicas.split(","), out
+    # The preferred leaders (each partition's first replica) are spread over the nodes; the
+    # leaders themselves gather on the nodes that started first, until Kafka rebalances.
+    assert Counter(replicas.split(",")[0] for *_, replicas, _ in parts) == {"1": 2, "2": 2, "3": 2}, out
+
+
+def test_every_2xx_lands_exactly_once_across_partitions(pipeline, tag):
+    with Load(tag, threads=8) as load:
+        load.wait_answered(1500, timeout=120)
+    figures = audit(tag, load.sent, "cluster: exactly once across 6 partitions, 8 clients")
+    assert figures["acknowledged"] >= 1500
+    lag = stream_lag()
+    assert sorted(lag) == list(range(6)) and set(lag.values()) == {0}, lag
+    # The stream runs on the standalone master, with an executor on each worker.
+    master = probes.spark_master_state()
+    apps = master["activeapps"]
+    assert [a["name"] for a in apps] == ["write_event_stream"] and apps[0]["cores"] == 2, master
+    assert master["aliveworkers"] == 2 and master["coresused"] == 2, master
+
+
+def test_presto_runs_the_splits_on_its_worker(pipeline):
+    nodes = presto_rows("select node_id, coordinator, state from system.runtime.nodes order by node_id")
+    assert nodes == [("game-events-presto-1", True, "active"), ("game-events-presto-worker-1", False, "active")]
+    marker = "splits-on-the-worker"
+    n = presto_rows(f"select count(*), '{marker}' from hive_events")[0][0]
+    assert n > 0
+    query_id = presto_rows(f"select query_id from system.runtime.queries where query like '%''{marker}''%' "
+                           "and query not like '%system.runtime%'")[0][0]
+    tasks = presto_rows(f"select node_id, sum(completed_splits), sum(processed_input_rows) "
+                        f"from system.runtime.tasks where query_id = '{query_id}' group by 1")
+    record_figure("cluster: Presto tasks of a count(*) over hive_events (node, splits, input rows)", tasks)
+    assert [t[0] for t in tasks] == ["game-events-presto-worker-1"], tasks
+    assert tasks[0][1] > 0 and tasks[0][2] >= n, tasks
+
+
+# The report's test of the single-node layer, on the cluster: the same seeded mix must give
+# the same answers, worked out without SQL.
+test_the_report_gives_the_single_nodes_answers = single_node_report_test

@@ -1,0 +1,116 @@
+"""The loss of one node of each engine, SIGKILLed under a load of several clients and
+started again: a Kafka broker (the one that leads most partitions of `events`), an HDFS
+DataNode and a Spark worker with its executor. Every 2xx lands exactly once; the
+figures go to var-cluster/test-figures.txt."""
+import re
+import time
+from collections import Counter
+
+import pytest
+from confluent_kafka.admin import AdminClient
+
+from game_events import settings
+from stack import probes
+from stack.processes import logfile
+from tests.support.commands import launcher
+from tests.support.engines import stream_progress
+from tests.support.figures import record_figure
+from tests.support.load import Load, audit
+from tests.support.services import kill, service
+from tests.support.waits import wait_for, wait_for_commits
+
+pytestmark = pytest.mark.timeout(900, func_only=True)
+BROKER_DOWN_S = 30  # the issue's outage: the broker is started again 30 s after the kill
+
+
+def partitions() -> dict[int, tuple[int, list[int]]]:
+    """{partition: (leader, in-sync replicas)} of the events topic."""
+    admin = AdminClient({"bootstrap.servers": settings.KAFKA_BOOTSTRAP, "log_level": 0, "error_cb": lambda e: None})
+    meta = admin.list_topics(settings.TOPIC, timeout=10).topics[settings.TOPIC]
+    return {p: (m.leader, sorted(m.isrs)) for p, m in meta.partitions.items()}
+
+
+def latencies(sent, start: float = 0.0, end: float = float("inf")) -> list[float]:
+    return [s.t_done - s.t_sent for s in sent if start <= s.t_sent <= end]
+
+
+def test_losing_the_broker_that_leads_most_partitions(pipeline, tag):
+    node = Counter(leader for leader, _ in partitions().values()).most_common(1)[0][0]
+    name = f"kafka{node}"
+    with Load(tag, threads=8) as load:
+        load.wait_answered(200)
+        kill(name)
+        t_kill = time.monotonic()
+        _, moved = wait_for(lambda: all(leader != node for leader, _ in partitions().values()), 20, interval=0.1,
+                            what=f"every partition led by a node other than {node}")
+        isr_during = partitions()
+        time.sleep(max(0.0, BROKER_DOWN_S - (time.monotonic() - t_kill)))  # the fault itself
+        t_restart = time.monotonic()
+        launcher("up", name)
+        wait_for(lambda: all(len(isr) == 3 for _, isr in partitions().values()), 60,
+                 what="every partition's ISR back to 3 replicas")
+        load.wait_answered(200, after=time.monotonic())
+    statuses = Counter(s.status for s in load.sent)
+    worst = max(latencies(load.sent))
+    record_figure(f"cluster broker loss ({name}, leader of the most partitions): statuses; worst latency s; "
+                  "worst in the 10 s after the kill; seconds until no partition was led by it",
+                  (dict(statuses), round(worst, 3), round(max(latencies(load.sent, t_kill, t_kill + 10)), 3),
+                   round(moved, 2)))
+    assert all(node not in isr for _, isr in isr_during.values()), isr_during
+    assert statuses.keys() == {200}, statuses
+    assert worst < settings.KAFKA_ACK_TIMEOUT_S
+    assert max(latencies(load.sent, t_restart)) < settings.KAFKA_ACK_TIMEOUT_S
+    audit(tag, load.sent, f"cluster broker loss ({name}, {BROKER_DOWN_S} s)")
+
+
+def stale_datanodes() -> int:
+    return probes.jmx(settings.WEBHDFS, "service=NameNode,name=FSNamesystemState")[0]["NumStaleDataNodes"]
+
+
+def test_losing_a_datanode(pipeline, tag):
+    restarts = stream_progress()["restarts"]
+    with Load(tag) as load:
+        load.wait_answered(100)
+        kill("datanode2")
+        _, noticed = wait_for(lambda: stale_datanodes() == 1, 30, interval=0.2, what="the NameNode to see it stale")
+        wait_for_commits(2, timeout=180)  # batches land with one DataNode
+        launcher("up", "datanode2")
+        wait_for_commits(2, timeout=180)
+        load.wait_answered(100, after=time.monotonic())
+    figures = audit(tag, load.sent, "cluster DataNode loss (datanode2)")
+    failed = stream_progress()["restarts"] - restarts
+    record_figure("cluster DataNode loss: seconds until the NameNode saw it stale; stream query restarts; "
+                  "worst latency s", (round(noticed, 1), failed, round(max(latencies(load.sent)), 3)))
+    assert figures["503"] == 0 and failed == 0, (figures, failed)
+
+
+def master() -> dict:
+    return probes.spark_master_state()
+
+
+def batch_seconds(offset: int) -> list[tuple[int, float]]:
+    """(batch id, seconds) of each batch the stream's log reports after byte `offset`."""
+    with open(logfile(service("stream")), "rb") as f:
+        f.seek(offset)
+        log = f.read().decode(errors="replace")
+    return [(int(b), float(s)) for b, s in re.findall(r"batch (\d+): landed \d+ events, .*? in ([\d.]+)s", log)]
+
+
+def test_losing_a_spark_worker(pipeline, tag):
+    restarts = stream_progress()["restarts"]
+    log_offset = logfile(service("stream")).stat().st_size
+    with Load(tag) as load:
+        load.wait_answered(100)
+        kill("spark-worker1")  # its process group holds the executor too
+        wait_for(lambda: master()["aliveworkers"] == 1, 30, interval=0.2, what="the master to drop the worker")
+        wait_for_commits(2, timeout=180)  # the tasks run again on the other worker
+        launcher("up", "spark-worker1")
+        wait_for(lambda: master()["coresused"] == 2, 60, what="the app to take the worker's core again")
+        wait_for_commits(2, timeout=180)
+        load.wait_answered(100, after=time.monotonic())
+    figures = audit(tag, load.sent, "cluster Spark worker loss (spark-worker1)")
+    batches = batch_seconds(log_offset)
+    failed = stream_progress()["restarts"] - restarts
+    record_figure("cluster Spark worker loss: stream query restarts; batches (id, seconds) from the kill on; "
+                  "the slowest", (failed, batches, max(batches, key=lambda b: b[1])))
+    assert figures["503"] == 0 and failed == 0, (figures, failed)

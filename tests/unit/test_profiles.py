@@ -1,0 +1,58 @@
+"""The two profiles' config files, as `python -m stack render` writes them: one node per
+engine, or a file per node of the cluster, from the same templates."""
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.support.commands import ROOT
+
+
+def rendered(tmp_path: Path, profile: str) -> Path:
+    subprocess.run([sys.executable, "-m", "stack", "render"], cwd=ROOT, check=True, timeout=60,
+                   env={**os.environ, "STACK_PROFILE": profile, "STACK_DATA": str(tmp_path)})
+    return tmp_path / "conf"
+
+
+def properties(path: Path) -> dict[str, str]:
+    return dict(ln.split("=", 1) for ln in path.read_text().splitlines() if ln and not ln.startswith("#"))
+
+
+def test_every_placeholder_is_filled(tmp_path):
+    for profile in ("local", "cluster"):
+        conf = rendered(tmp_path / profile, profile)
+        for f in conf.rglob("*"):
+            assert not f.is_file() or "${" not in f.read_text(), f
+
+
+def test_the_local_profile_has_one_node_per_engine(tmp_path):
+    conf = rendered(tmp_path, "local")
+    assert sorted(p.name for p in conf.iterdir()) == ["hadoop", "hive", "kafka", "presto", "spark"]
+    kafka = properties(conf / "kafka" / "server.properties")
+    assert (kafka["node.id"], kafka["controller.quorum.bootstrap.servers"]) == ("1", "127.0.0.1:29093")
+    assert "controller.quorum.voters" not in kafka
+    assert (kafka["min.insync.replicas"], kafka["offsets.topic.replication.factor"]) == ("1", "1")
+    presto = properties(conf / "presto" / "config.properties")
+    assert (presto["coordinator"], presto["node-scheduler.include-coordinator"]) == ("true", "true")
+    assert presto["discovery-server.enabled"] == "true"
+    assert "<name>dfs.replication</name><value>1</value>" in (conf / "hadoop" / "hdfs-site.xml").read_text()
+
+
+def test_the_cluster_profile_has_a_config_per_node(tmp_path):
+    conf = rendered(tmp_path, "cluster")
+    kafka = [properties(conf / f"kafka{n}" / "server.properties") for n in (1, 2, 3)]
+    assert [k["node.id"] for k in kafka] == ["1", "2", "3"]
+    assert [k["listeners"] for k in kafka] == [
+        f"PLAINTEXT://127.0.0.1:{p},CONTROLLER://127.0.0.1:{p + 1}" for p in (29092, 29094, 29096)]
+    assert {k["controller.quorum.voters"] for k in kafka} == {"1@127.0.0.1:29093,2@127.0.0.1:29095,3@127.0.0.1:29097"}
+    assert {(k["min.insync.replicas"], k["default.replication.factor"], k["num.partitions"]) for k in kafka} == {
+        ("2", "3", "6")}
+    assert len({k["log.dirs"] for k in kafka}) == 3
+    worker = properties(conf / "presto-worker1" / "config.properties")
+    assert (worker["coordinator"], worker["http-server.http.port"]) == ("false", "8085")
+    assert "discovery-server.enabled" not in worker  # a worker refuses to start with it
+    coordinator = properties(conf / "presto" / "config.properties")
+    assert (coordinator["node-scheduler.include-coordinator"], coordinator["discovery.uri"]) == (
+        "false", "http://127.0.0.1:8080")
+    assert "spark://127.0.0.1:7077" in (conf / "spark" / "spark-defaults.conf").read_text()
+    assert "<name>dfs.replication</name><value>2</value>" in (conf / "hadoop" / "hdfs-site.xml").read_text()
