@@ -2,7 +2,7 @@
 PY      := .venv/bin/python
 STACK   := $(PY) -m stack
 SERVICES ?= infra
-S       ?= kafka
+S       ?=
 # PROFILE=cluster: the cluster profile (three Kafka nodes, two DataNodes, Spark standalone,
 # a Presto worker). Unset: whichever profile is running, else the single-node one.
 PROFILE ?=
@@ -31,6 +31,7 @@ status:
 	@$(STACK) status
 
 # FOLLOW=0 prints the last lines and returns instead of following the log.
+# S: one service (default: the first, Kafka's first node).
 logs:
 	@f=$$($(STACK) logs $(S)) && tail -n 200 $(if $(filter 0,$(FOLLOW)),,-F) "$$f"
 

@@ -24,10 +24,14 @@ PY = str(settings.VENV / "bin" / "python")
 OUT = Path(os.environ.get("BENCH_OUT", settings.DATA / "bench"))
 
 
+def launcher(*args: str) -> None:
+    subprocess.run([sys.executable, "-m", "stack", *args], cwd=ROOT, check=True, timeout=1800)
+
+
 def pipeline() -> None:
     """The engines, the topic, the tables, the API and the stream, as the launcher brings
     them up for every entry point (idempotent)."""
-    subprocess.run([sys.executable, "-m", "stack", "up", "pipeline"], cwd=ROOT, check=True, timeout=1800)
+    launcher("up", "pipeline")
 
 
 def tag() -> str:

@@ -243,3 +243,64 @@ def render(out: Path, scale: str, seconds: float, ran: list[str] | None = None, 
             md += [f"- {title}: {NEXT_STEPS[key]}" for key in missed
                    for title in [next(t for t, _, ok, k in targets if k == key and ok is False)]]
     return "\n".join(md) + "\n"
+
+
+# BENCHMARKS.md ends with the cluster profile's section, from this line on: `make bench`
+# rewrites what is above it, `make bench PROFILE=cluster` what follows.
+CLUSTER_MARK = "<!-- cluster profile: written by `make bench PROFILE=cluster`; `make bench` keeps it -->"
+
+
+def _load(folder: Path, name: str) -> dict | None:
+    f = folder / f"{name}.json"
+    return json.loads(f.read_text()) if f.exists() else None
+
+
+def render_cluster(out: Path, single: Path, seconds: float, written: str | None = None) -> str:
+    """The cluster profile's section: its ingest at concurrency 32 and its drain, beside
+    the single-node profile's last figures on this machine (from `single`, when there)."""
+    ing, drain = _load(out, "ingest"), _load(out, "drain")
+    ing1, drain1 = _load(single, "ingest"), _load(single, "drain")
+    md = [CLUSTER_MARK, "", "## Cluster profile (`make bench PROFILE=cluster`)", "",
+          f"Written on {written or time.strftime('%Y-%m-%d %H:%M')} in {seconds:.0f} s, on the same machine: three "
+          "Kafka nodes (the topic: 6 partitions, replication 3, `min.insync.replicas=2`), a NameNode and two "
+          "DataNodes (replication 2), Spark standalone with two one-core workers, a Presto coordinator and worker. "
+          "The machine has 2 cores either way, so these figures show what replication and coordination cost "
+          "here, not a speed-up; they are measured, not targets. The single-node columns are that profile's "
+          "figures above."]
+    for name, r in (("ingest", ing), ("drain", drain)):
+        if r:
+            md.append(f"- {name}: measured {r['measured']['at']} on commit {r['measured']['commit']}")
+    if ing:
+        single_runs = {(x["concurrency"], x["keep_alive"]): x for x in (ing1 or {}).get("runs", [])}
+        md += ["", f"### Ingest: ApacheBench GET `/purchase_a_sword`, {ing['requests']:,} requests per run, "
+               f"{ing['rounds']} rounds ABAB with the seed-style server (medians, ranges in brackets)", ""]
+        md += table(["concurrency", "keep-alive", "ours req/s", "ours single-node", "seed req/s", "× seed",
+                     "ours p50/p99 ms", "ours 2xx in Kafka", "load (ours; seed)"],
+                    [[x["concurrency"], "yes" if x["keep_alive"] else "no", ranged(x["ours"]["requests_per_s"]),
+                      ranged(s["ours"]["requests_per_s"]) if (s := single_runs.get((x["concurrency"],
+                                                                                    x["keep_alive"]))) else "",
+                      ranged(x["seed"]["requests_per_s"]), x["ratio_rps"],
+                      f"{x['ours']['p50_ms']['median']:.0f}/{x['ours']['p99_ms']['median']:.0f}",
+                      f"{x['ours']['in_kafka']}/{x['ours']['ok_2xx']} ({x['ours']['durable_pct']}%)",
+                      f"{'/'.join(map(str, x['ours']['load']))}; {'/'.join(map(str, x['seed']['load']))}"]
+                     for x in ing["runs"]]).splitlines()
+    if drain:
+        md += ["", f"### Drain of {drain['events']:,} preloaded events from a topic of 6 partitions, executors on "
+               f"both workers ({drain['rounds']} rounds ABAB; the stream is stopped meanwhile, so that each job "
+               "gets both cores)", ""]
+        md += table(["job", "seconds", "single-node seconds", "events/s", "rows landed", "load per run",
+                     "last round's batches: rows, addBatch s"],
+                    [[k, ranged(drain[k]["seconds"]), ranged(drain1[k]["seconds"]) if drain1 and k in drain1 else "",
+                      ranged(drain[k]["events_per_s"]), "/".join(map(str, drain[k]["rows_landed"])),
+                      "/".join(map(str, drain[k]["load"])),
+                      "; ".join(f"{b['rows']:,}, {b['ms']['addBatch'] / 1000:.1f}" for b in drain[k]["batches"])]
+                     for k in ("ours", "seed", "floor") if k in drain]).splitlines()
+    return "\n".join(md) + "\n"
+
+
+def combine(current: str, single: str | None = None, cluster: str | None = None) -> str:
+    """BENCHMARKS.md with one of its two parts replaced and the other kept from `current`."""
+    above, mark, below = current.partition(CLUSTER_MARK)
+    kept_cluster = (mark + below) if mark else ""
+    return (single if single is not None else above.rstrip("\n") + "\n") + \
+        ("\n" + cluster if cluster is not None else ("\n" + kept_cluster if kept_cluster else ""))

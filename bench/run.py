@@ -2,6 +2,8 @@
 
     python -m bench.run            # full sizes (make bench): BENCHMARKS.md
     python -m bench.run --smoke    # tiny sizes (make bench-smoke): var/bench-smoke/BENCHMARKS.md
+    STACK_PROFILE=cluster python -m bench.run   # (make bench PROFILE=cluster) ingest and the drain on
+                                                # the cluster profile: BENCHMARKS.md's last section
 
 It first brings the pipeline up (`python -m stack up pipeline`: the engines, the topic, the
 tables, the API and the stream), as `make demo` does.
@@ -32,6 +34,7 @@ SIZES = {
 
 BENCHMARKS = {"ingest": ingest, "batch": batch, "producer": producer, "drain": drain, "freshness": freshness,
               "query": query}
+CLUSTER_BENCHMARKS = ["ingest", "drain"]
 
 
 def main():
@@ -46,13 +49,24 @@ def main():
     if unknown:
         ap.error(f"unknown benchmark: {', '.join(sorted(unknown))} (choose from {', '.join(BENCHMARKS)})")
     s = SIZES[scale]
+    if settings.CLUSTER:
+        # The cluster profile measures ingest and the drain, at concurrency 32 in full size.
+        names = [n for n in names if n in CLUSTER_BENCHMARKS] if args.only else CLUSTER_BENCHMARKS
+        if not args.smoke:
+            s = {**s, "ingest": {**s["ingest"], "concurrency": [32]}}
     common.OUT = settings.DATA / ("bench-smoke" if args.smoke else "bench")
     t0 = time.monotonic()
     common.pipeline()
     for name in names:
         BENCHMARKS[name].run(**s[name])
     out = common.OUT / "BENCHMARKS.md" if args.smoke else common.ROOT / "BENCHMARKS.md"
-    out.write_text(report.render(common.OUT, scale, time.monotonic() - t0, names))
+    current = out.read_text() if out.exists() else ""
+    seconds = time.monotonic() - t0
+    if settings.CLUSTER:
+        single = settings.PROFILE_DATA["local"] / common.OUT.name
+        out.write_text(report.combine(current, cluster=report.render_cluster(common.OUT, single, seconds)))
+    else:
+        out.write_text(report.combine(current, single=report.render(common.OUT, scale, seconds, names)))
     print(f"wrote {out}")
 
 

@@ -8,7 +8,7 @@
     check SERVICE              exit 0 if the service answers its readiness call
     render                     write the config files only
     reset                      stop everything and wipe the data folder
-    logs SERVICE               path of a service's log file
+    logs [SERVICE]             path of a service's log file (default: the first service)
 
 Groups: infra (the engines), kafka, hdfs, cloudera, spark, presto, app (api stream),
 pipeline (infra + app: the topic, the tables, the API and the stream), all.
@@ -27,7 +27,7 @@ import time
 from game_events import settings
 from stack import StackError, processes, status
 from stack.render import render
-from stack.services import expand, one
+from stack.services import SERVICES, expand, one
 
 
 def up(args: list[str]) -> int:
@@ -74,7 +74,7 @@ def check(args: list[str]) -> int:
 
 
 def logs(args: list[str]) -> int:
-    print(processes.logfile(one(args)))
+    print(processes.logfile(one(args or [SERVICES[0].name])))
     return 0
 
 

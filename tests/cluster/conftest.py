@@ -5,6 +5,7 @@ session stops the single-node stack first, and stops the cluster when it ends.""
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 
@@ -12,6 +13,7 @@ import pytest
 
 from game_events import settings
 from tests.support.commands import ROOT, launcher
+from tests.support.figures import record_figure
 
 
 def _down(profile: str) -> None:
@@ -26,7 +28,10 @@ def pipeline():
     stream."""
     assert settings.CLUSTER, "the cluster tests run with STACK_PROFILE=cluster (make test-cluster)"
     _down("local")
-    launcher("up", "pipeline")
+    fresh = not (settings.DATA / "kafka-cluster-id").exists()
+    out = launcher("up", "pipeline").stdout
+    record_figure(f"cluster profile: seconds of `up pipeline`, {'formatting' if fresh else 'reusing'} its storage",
+                  re.search(r"ready in ([\d.]+)s", out)[1])
     yield
     _down("cluster")
 

@@ -12,7 +12,7 @@ from confluent_kafka.admin import AdminClient
 from game_events import settings
 from stack import probes
 from stack.processes import logfile
-from tests.support.commands import launcher
+from tests.support.commands import BIN, launcher, run
 from tests.support.engines import stream_progress
 from tests.support.figures import record_figure
 from tests.support.load import Load, audit
@@ -30,6 +30,12 @@ def partitions() -> dict[int, tuple[int, list[int]]]:
     return {p: (m.leader, sorted(m.isrs)) for p, m in meta.partitions.items()}
 
 
+def quorum_leader() -> int:
+    """The node id of the KRaft quorum's leader, the active controller."""
+    out = run(BIN / "kafka-metadata-quorum", "describe", "--status").stdout
+    return int(re.search(r"LeaderId:\s+(\d+)", out)[1])
+
+
 def latencies(sent, start: float = 0.0, end: float = float("inf")) -> list[float]:
     return [s.t_done - s.t_sent for s in sent if start <= s.t_sent <= end]
 
@@ -37,6 +43,7 @@ def latencies(sent, start: float = 0.0, end: float = float("inf")) -> list[float
 def test_losing_the_broker_that_leads_most_partitions(pipeline, tag):
     node = Counter(leader for leader, _ in partitions().values()).most_common(1)[0][0]
     name = f"kafka{node}"
+    controller = quorum_leader()
     with Load(tag, threads=8) as load:
         load.wait_answered(200)
         kill(name)
@@ -52,7 +59,8 @@ def test_losing_the_broker_that_leads_most_partitions(pipeline, tag):
         load.wait_answered(200, after=time.monotonic())
     statuses = Counter(s.status for s in load.sent)
     worst = max(latencies(load.sent))
-    record_figure(f"cluster broker loss ({name}, leader of the most partitions): statuses; worst latency s; "
+    record_figure(f"cluster broker loss ({name}, leader of the most partitions; the active controller was node "
+                  f"{controller}): statuses; worst latency s; "
                   "worst in the 10 s after the kill; seconds until no partition was led by it",
                   (dict(statuses), round(worst, 3), round(max(latencies(load.sent, t_kill, t_kill + 10)), 3),
                    round(moved, 2)))

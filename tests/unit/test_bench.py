@@ -32,3 +32,14 @@ def test_the_report_says_when_and_on_which_commit_each_result_was_measured(tmp_p
     assert "| producer | 2025-11-28 " in md and "| not recorded |" in md
     assert "| freshness p95 ≤ 12 s at 50 events/s | 2.0 s | met |" in md
     assert "| 3 | 3 | 1.0 | 2.0 | 3.0 | 4 | 0.3/0.5/0.6 |" in md
+
+
+def test_each_profile_rewrites_only_its_own_part_of_the_report():
+    from bench import report
+
+    mark = report.CLUSTER_MARK
+    with_cluster = report.combine("# Benchmarks\n\nsingle\n", cluster=f"{mark}\n\ncluster\n")
+    assert with_cluster == f"# Benchmarks\n\nsingle\n\n{mark}\n\ncluster\n"
+    # `make bench` keeps the cluster's part, and `make bench PROFILE=cluster` the single node's.
+    assert report.combine(with_cluster, single="# Benchmarks\n\nnew\n") == f"# Benchmarks\n\nnew\n\n{mark}\n\ncluster\n"
+    assert report.combine(with_cluster, cluster=f"{mark}\n\nnew\n") == f"# Benchmarks\n\nsingle\n\n{mark}\n\nnew\n"
