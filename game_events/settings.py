@@ -196,7 +196,7 @@ def spark_conf() -> dict[str, str]:
     """Spark's settings for this deployment: rendered as spark-defaults.conf for
     spark-submit, and applied by game_events.spark.session() to sessions started from Python."""
     jars = sorted(JARS["spark-kafka"].glob("*.jar")) if JARS["spark-kafka"].exists() else []
-    return {
+    conf = {
         "spark.master": SPARK_MASTER,
         "spark.jars": ",".join(str(p) for p in jars),
         "spark.hadoop.fs.defaultFS": NAMENODE,
@@ -223,6 +223,7 @@ def spark_conf() -> dict[str, str]:
         # a few such losses while they run again on the other worker.
         "spark.task.maxFailures": _by_profile("", "8"),
     }
+    return {key: value for key, value in conf.items() if value != ""}  # "": Spark's default
 
 
 def port(key: str) -> int:

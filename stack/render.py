@@ -34,6 +34,6 @@ def render() -> None:
                    {**values, **{k: str(v) for k, v in svc.conf.items()}})
     spark = settings.CONF / "spark" / "spark-defaults.conf"
     spark.parent.mkdir(parents=True, exist_ok=True)
-    lines = [f"{key:<39} {value}\n" for key, value in settings.spark_conf().items() if value != ""]
+    lines = [f"{key:<39} {value}\n" for key, value in settings.spark_conf().items()]
     spark.write_text("# Written by `python -m stack render` from game_events.settings.spark_conf().\n"
                      "# Read by bin/spark-submit.\n" + "".join(lines))
