@@ -90,7 +90,7 @@ KAFKA_QUORUM = _by_profile(f"controller.quorum.bootstrap.servers={KAFKA_HOST}:{K
 # How fast Kafka notices a lost node: its defaults in the local profile, and in the
 # cluster within the API's ack timeout (stack/templates/kafka/server.properties says why).
 KAFKA_HEARTBEAT_MS = _by_profile(2000, 500)
-KAFKA_SESSION_TIMEOUT_MS = _by_profile(9000, 2000)
+KAFKA_SESSION_TIMEOUT_MS = _by_profile(9000, 1500)
 KAFKA_QUORUM_FETCH_TIMEOUT_MS = _by_profile(2000, 1000)
 KAFKA_ELECTION_TIMEOUT_MS = _by_profile(1000, 500)
 KAFKA_REPLICA_LAG_MS = _by_profile(30000, 3000)

@@ -115,6 +115,11 @@ class EventLog:
             # then say when Kafka is back, even while no request is let through.
             "enable.sparse.connections": False,
             "reconnect.backoff.max.ms": 1000,
+            # When a partition's leader is lost, ask for the new one and retry every 50 ms up
+            # to 250 ms apart (librdkafka's default grows to 1 s): with several brokers, a
+            # failover then costs about the brokers' own detection time, not a second more.
+            "retry.backoff.ms": 50,
+            "retry.backoff.max.ms": 250,
             "statistics.interval.ms": 500,
             "stats_cb": self._on_stats,
             "error_cb": self._on_error,
