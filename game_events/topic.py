@@ -25,11 +25,12 @@ def _consumer(**extra):
     return Consumer(_config(**{"group.id": "game-events-topic-helper", "enable.auto.commit": False, **extra}))
 
 
-def brokers(timeout_s: float = TIMEOUT_S) -> int:
-    """How many brokers the cluster's metadata lists: the readiness call."""
+def brokers(bootstrap: str = settings.KAFKA_BOOTSTRAP, timeout_s: float = TIMEOUT_S) -> set[int]:
+    """The node ids of the brokers the cluster's metadata lists (registered and unfenced),
+    asked of `bootstrap`: a readiness call."""
     from confluent_kafka.admin import AdminClient
 
-    return len(AdminClient(_config()).list_topics(timeout=timeout_s).brokers)
+    return set(AdminClient(_config(**{"bootstrap.servers": bootstrap})).list_topics(timeout=timeout_s).brokers)
 
 
 def create(topic: str = settings.TOPIC, partitions: int = 1, replication: int = settings.TOPIC_REPLICATION) -> bool:

@@ -19,13 +19,11 @@ def http_json(url: str, timeout: float = 5):
 
 
 def kafka(node_id: int, port: int) -> bool:
-    from confluent_kafka.admin import AdminClient
+    from game_events import topic
 
     # A metadata call to the node's own client port: ready once it is a registered,
     # unfenced broker, which in the cluster needs a quorum of the controllers.
-    admin = AdminClient({"bootstrap.servers": f"{settings.KAFKA_HOST}:{port}", "log_level": 0,
-                         "error_cb": lambda err: None})
-    return node_id in admin.list_topics(timeout=3).brokers
+    return node_id in topic.brokers(f"{settings.KAFKA_HOST}:{port}", timeout_s=3)
 
 
 def listening(port: int) -> bool:
