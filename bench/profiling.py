@@ -85,7 +85,10 @@ JVM_BUCKETS = (
 def jfr_options(path: Path) -> list[str]:
     """spark-submit options that record the driver JVM (where local[N] runs every task)
     with Java Flight Recorder, which ships with the JDK."""
-    return ["--conf", f"spark.driver.extraJavaOptions=-XX:StartFlightRecording=filename={path},settings=profile"]
+    # Appended to the deployment's own options, which a --conf of the same key replaces.
+    own = settings.spark_conf().get("spark.driver.extraJavaOptions", "")
+    return ["--conf", f"spark.driver.extraJavaOptions={own} -XX:StartFlightRecording=filename={path},settings=profile"
+            .strip()]
 
 
 def jfr_summary(path: Path, top: int = 8) -> dict | None:

@@ -175,8 +175,10 @@ CHECKPOINT_PATH = _env("CHECKPOINT_PATH", "/tmp/checkpoints/write_event_stream")
 
 # --- behaviour -------------------------------------------------------------------------
 TRIGGER = _env("STREAM_TRIGGER", "10 seconds")
-# Bounds one micro-batch when draining a backlog.
-MAX_OFFSETS_PER_TRIGGER = int(_env("MAX_OFFSETS_PER_TRIGGER", "500000"))
+# Bounds one micro-batch when draining a backlog. Each batch pays a fixed cost (planning,
+# a cold first pass, the commit), and nothing holds a batch in memory, so a large bound
+# drains faster: 1 M events in 16-18 s in one batch, 21.5 s in two (BENCHMARKS.md).
+MAX_OFFSETS_PER_TRIGGER = int(_env("MAX_OFFSETS_PER_TRIGGER", "1000000"))
 # Spark's Kafka source runs one task per topic partition unless told to split: at least
 # one task per core, so that every core parses even a one-partition topic.
 STREAM_MIN_PARTITIONS = int(_env("STREAM_MIN_PARTITIONS", str(os.cpu_count() or 1)))
@@ -215,6 +217,10 @@ def spark_conf() -> dict[str, str]:
         # HotSpot never compiles a method over 8,000 bytes of bytecode; the stream's rules
         # make such a whole-stage method, which then runs interpreted (half the parse speed).
         "spark.sql.codegen.hugeMethodLimit": "8000",
+        # On two cores G1's concurrent threads compete with the tasks: the throughput
+        # collector drains a backlog faster (BENCHMARKS.md).
+        "spark.driver.extraJavaOptions": "-XX:+UseParallelGC",
+        "spark.executor.extraJavaOptions": "-XX:+UseParallelGC",
         # The cluster profile: one executor on each one-core worker, and the app takes both.
         "spark.executor.cores": _by_profile("", "1"),
         "spark.cores.max": _by_profile("", str(len(SPARK_WORKERS))),
