@@ -202,6 +202,9 @@ def spark_conf() -> dict[str, str]:
         "spark.master": SPARK_MASTER,
         "spark.jars": ",".join(str(p) for p in jars),
         "spark.hadoop.fs.defaultFS": NAMENODE,
+        # A session started from plain Python reads no hdfs-site.xml: HDFS's default of 3
+        # copies would leave every block it writes under-replicated here.
+        "spark.hadoop.dfs.replication": str(DFS_REPLICATION),
         "spark.hadoop.hive.metastore.uris": METASTORE_URI,
         "spark.sql.catalogImplementation": "hive",
         "spark.sql.session.timeZone": "UTC",

@@ -41,6 +41,10 @@ class HadoopFs:
         fs, p = self._path(path)
         return [(s.getPath().toString(), s.getLen()) for s in fs.listStatus(p) if s.isFile()]
 
+    def dirs(self, path: str) -> list[str]:
+        fs, p = self._path(path)
+        return [s.getPath().toString() for s in fs.listStatus(p) if s.isDirectory()]
+
     def read(self, path: str, offset: int, length: int) -> bytes:
         fs, p = self._path(path)
         stream = fs.open(p)
@@ -69,6 +73,14 @@ class HadoopFs:
         fs, p = self._path(src)
         if not fs.rename(p, self.jvm.org.apache.hadoop.fs.Path(dst)):
             raise IOError(f"could not rename {src} to {dst}")
+
+    def rename_over(self, src: str, dst: str) -> None:
+        """Renames src to dst, replacing dst, in one NameNode operation."""
+        fs_pkg = self.jvm.org.apache.hadoop.fs
+        options = self.gateway.new_array(getattr(fs_pkg, "Options$Rename"), 1)
+        options[0] = getattr(fs_pkg, "Options$Rename").OVERWRITE
+        _, p = self._path(src)
+        fs_pkg.FileContext.getFileContext(p.toUri(), self.conf).rename(p, fs_pkg.Path(dst), options)
 
     def delete(self, path: str, recursive: bool = False) -> bool:
         fs, p = self._path(path)

@@ -46,6 +46,8 @@ BATCH = re.compile(r"batch-(\d+)\.parquet$")
 COMPACTED = re.compile(r"compacted-[0-9a-f-]+\.parquet$")
 # WebHDFS takes the concat sources in the URL; 400 paths stay well under its 64 KiB limit.
 MAX_SOURCES = 400
+# The key-value metadata that marks a file merged by concat, until it is rewritten.
+MERGED_MARK = b"game_events.merged"
 
 
 @dataclass
@@ -84,7 +86,9 @@ def merge(hdfs: WebHdfs, table_path: str, group: list[dict]) -> int:
     files = [(f"{table_path}/{s['pathSuffix']}", s["length"]) for s in group]
     files = [(path, size, read_footer(hdfs, path, size)) for path, size in files]
     head = empty_file(files[0][2])
-    footer_bytes, rows = joined_footer(files, len(head))
+    # Marked, so that the rewrite (storage.rewrite) knows the file still holds the small
+    # row groups as they were landed.
+    footer_bytes, rows = joined_footer(files, len(head), {MERGED_MARK: b"row groups as landed"})
     name = uuid.uuid4().hex[:12]
     target = f"{table_path}/compacted-{time.strftime('%Y%m%d%H%M%S')}-{name}.parquet"
     footer = f"{table_path}/.compact-{name}.footer"

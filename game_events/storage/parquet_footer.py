@@ -176,9 +176,19 @@ def shifted_row_groups(meta: list, shift: int) -> list:
     return groups
 
 
-def merged_meta(template: list, num_rows: int, row_groups: list) -> bytes:
-    meta = [[fid, t, v] for fid, t, v in template if fid not in (3, 4)]
+def key_values(meta: list) -> dict[bytes, bytes | None]:
+    """The footer's key-value metadata (FileMetaData field 5)."""
+    kv = field(meta, 5)
+    return {field(item, 1)[2]: (field(item, 2) or [0, 0, None])[2] for item in kv[2][1]} if kv else {}
+
+
+def merged_meta(template: list, num_rows: int, row_groups: list, marks: dict[bytes, bytes] | None = None) -> bytes:
+    meta = [[fid, t, v] for fid, t, v in template if fid not in (3, 4) and not (marks and fid == 5)]
     meta += [[3, I64, num_rows], [4, LIST, [STRUCT, row_groups]]]
+    if marks:
+        kv = {**key_values(template), **marks}
+        meta.append([5, LIST, [STRUCT, [[[1, BINARY, k]] + ([] if v is None else [[2, BINARY, v]])
+                                        for k, v in kv.items()]]])
     return write_struct(meta)
 
 
@@ -188,9 +198,9 @@ def empty_file(template: list) -> bytes:
     return MAGIC + meta + struct.pack("<I", len(meta)) + MAGIC
 
 
-def footer_piece(template: list, num_rows: int, row_groups: list) -> bytes:
+def footer_piece(template: list, num_rows: int, row_groups: list, marks: dict[bytes, bytes] | None = None) -> bytes:
     """The bytes that end a concatenation: its FileMetaData, length and magic."""
-    meta = merged_meta(template, num_rows, row_groups)
+    meta = merged_meta(template, num_rows, row_groups, marks)
     return meta + struct.pack("<I", len(meta)) + MAGIC
 
 
@@ -209,10 +219,12 @@ def read_footer(fs, path: str, size: int) -> list:
     return footer_of(tail, size)
 
 
-def joined_footer(files: list[tuple[str, int, list]], offset: int) -> tuple[bytes, int]:
+def joined_footer(files: list[tuple[str, int, list]], offset: int,
+                  marks: dict[bytes, bytes] | None = None) -> tuple[bytes, int]:
     """The footer piece that, appended to files (path, size, FileMetaData) laid end to end
     from byte `offset` of one file, makes that file hold every row group of theirs; and
-    its number of rows. The files must share one schema."""
+    its number of rows. The files must share one schema; marks are added to the first
+    file's key-value metadata."""
     schema = write_value(LIST, field(files[0][2], 2)[2])
     row_groups, rows = [], 0
     for path, size, meta in files:
@@ -221,4 +233,4 @@ def joined_footer(files: list[tuple[str, int, list]], offset: int) -> tuple[byte
         row_groups += shifted_row_groups(meta, offset)
         rows += rows_of(meta)
         offset += size
-    return footer_piece(files[0][2], rows, row_groups), rows
+    return footer_piece(files[0][2], rows, row_groups, marks), rows

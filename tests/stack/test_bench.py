@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from game_events import settings
+from game_events import catalogue, settings
 from tests.support.commands import PYTHON, run
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(2000, func_only=True)]
@@ -52,7 +52,10 @@ def test_bench_smoke_produces_sane_figures(pipeline):
     assert f["queries"] > 0 and 0 < f["query_p50_s"] <= f["query_p95_s"] <= f["query_max_s"]
     for q in r["query"]["runs"]:
         assert q["rows_in_presto"] == q["events"] and q["files_after"] < q["files_before"]
-        assert set(q["before_s"]) == set(q["after_s"]) and all(v > 0 for v in q["after_s"].values())
+        assert set(q["before_s"]) == set(q["merged_s"]) == set(q["after_s"])
+        assert all(v > 0 for v in q["after_s"].values())
+        # The smoke table's merged file holds one row group per small file; the rewrite, one per event type.
+        assert q["row_groups_before"] == q["files_before"] and 2 <= q["row_groups_after"] <= len(catalogue.EVENTS), q
     md = (out / "BENCHMARKS.md").read_text()
     for heading in ("## Machine", "## Ingest", "## Batch endpoint", "## Streaming drain", "## Freshness",
                     "## Query latency", "## Targets"):
