@@ -1,8 +1,8 @@
 """Serves the API with granian, a Rust HTTP server, in WSGI mode: `python -m stack up api`
 runs `python -m game_events.api.serve`.
 
-A worker process per core (API_WORKERS), each with API_THREADS threads that overlap the
-waits for Kafka's acknowledgements and its own Kafka producer, created after the fork.
+Two worker processes per core (API_WORKERS), each with API_THREADS threads that overlap
+the waits for Kafka's acknowledgements and its own Kafka producer, created after the fork.
 gunicorn gthread took about twice the CPU per request on this path (README, "The API");
 Flask's own `flask run` still works for the seed's walkthrough.
 """
