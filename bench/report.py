@@ -37,38 +37,44 @@ def profile(title: str, prof: dict | None) -> list[str]:
 # For a missed target: where the time goes (the profiles above give the figures) and the
 # next step. Written from the profiles of the runs of issue 13; printed only on a miss.
 NEXT_STEPS = {
-    "ingest": "The machine's two cores are saturated during the run (see the load column): our API's CPU per "
-              "request times its rate is over a core, and the broker, ApacheBench and the stream landing the load "
-              "share the rest. With keep-alive, each of ApacheBench's connections stays with the worker process "
-              "that accepted it, so an uneven split leaves one worker short of threads while the other idles; "
-              "without keep-alive, every new connection goes to whichever worker is free, and ours is faster "
-              "that way. Next: spread keep-alive connections evenly over the workers, and cut Python's CPU per "
-              "request (the access log is about 8% of it; `API_ACCESS_LOG=0`).",
+    "ingest": "The machine's two cores are saturated during the run (see the load column): the API, the broker, "
+              "ApacheBench and the stream share them. The API runs two worker processes per core, so that a "
+              "request does not queue for its worker's GIL while a core could serve another worker (one per core "
+              "gave about 3,100 req/s with keep-alive). Next: cut Python's CPU per request (the access log is "
+              "about 8% of it; `API_ACCESS_LOG=0`).",
     "batch": "Python's CPU per event (the profile above, GIL holder only): validating each element "
              "(`batch_event`, `Event.build`, `validate`), handing each value to the producer (`deliver`), "
              "decoding the body with the repeated-key check, and a delivery report per event on the poll thread; "
              "the stream landing the same events takes a core meanwhile. Next: validate a batch field by field "
              "over all its events rather than event by event, and one delivery report per batch.",
-    "drain-floor": "The landing is no longer where the time goes: the cache, the count and the one-task write "
-                   "are gone (each core writes a part, and joining the parts and the rename take 0.15 s), and the "
-                   "bad records' pass is skipped for a batch without any. The JIT's warm-up and the parse are: the "
-                   "first batch's addBatch (Spark's batch metrics above) is about twice the second's, and in the "
-                   "second batch the write job takes 5.7 of its 6.5 s. On a JVM that has run the same job three "
-                   "times it takes 3.2–3.5 s per 500,000 records, against 1.5–1.7 s to read them and write each "
-                   "value as it is (the floor's work): `from_json` adds about 1.2 s and the API-form check 0.5 s. "
-                   "So a drain of 1 M events is mostly warm-up, and the steady state is about 150,000 events/s. "
-                   "Reading `price`, `fee` and `amount` as numbers did not measurably help (2.8–3.1 s against "
-                   "2.6–3.2 s for the parse alone). Next: a parse for records in the API's exact form that cuts "
-                   "the known layout apart instead of parsing JSON, and less generated code for the first batch "
-                   "to compile.",
-    "presto": "The scan and the hash aggregation on two cores dominate; Presto's session settings "
-              "(`hash_partition_count`, `task_concurrency`) changed nothing. `Guild membership over time` groups "
-              "5 M rows by guild and second of the `timestamp` text: that inner aggregation alone takes about 2 s "
-              "(it returned 200,000 rows and took 6.1 s before it was cut into at most 300 intervals). "
-              "`Spending per user` groups 5 M rows by user (bigint sums: 2.8 -> 2.4 s). Compaction by HDFS concat "
-              "keeps each batch's small row groups. Next: a rewriting compaction into large row groups (tried "
-              "once, sorted by event type: `Spending per user` 2.06 s, but the time query got slower), and a "
-              "timestamp column of Hive's timestamp type beside the seed's text one.",
+    "drain-floor": "A drain of 1 M events is mostly the JVM's warm-up: the first million records run while the "
+                   "JIT compiles the Kafka reader, Jackson, the generated expressions and the Parquet writer. "
+                   "Single runs of variants of our job (one batch of 1 M): without the API-form regex and "
+                   "`from_json` 10.6 s, like the floor; without the regex 13–15 s; with both 15–18 s. Warm, the "
+                   "same two cost 0.7 and 2.3 µs per record on two threads. The seed's job uses the second core "
+                   "too, through its Python worker (30 s of CPU in 24 s of wall time), and does less per record "
+                   "than ours (no API-form check, no UTF-8 checks, no typed columns). Tried and kept: the "
+                   "throughput collector for Spark's JVMs (every job faster) and batches of up to 1 M offsets "
+                   "(one batch: 16–18 s against 21.5 s in two). Tried and dropped: cutting the API's layout "
+                   "apart with one `regexp_replace` and a split instead of the regex and `from_json` (twice as "
+                   "slow warm: 1.35 s against 0.72 s per 300,000 records); a first pass without the rules' "
+                   "expression (17.2 s against 17.9 s, within the noise). Next: a parser for the API's exact "
+                   "layout as a Catalyst expression in Java (check and cut in one pass, no regex, no Jackson), "
+                   "and, for the warm-up, the JDK's ahead-of-time class and profile cache (JDK 24 and later; Spark and Hadoop on such a JDK are untried here).",
+    "freshness": "A row waits for the next trigger (up to 10 s, so 9.5 s at the 95th percentile) and then for "
+                 "its batch to land: 1.6–2.4 s for a batch of 500 events (the stream's log), mostly Spark's job "
+                 "set-up, its output committer's renames and the atomic commit's HDFS calls; the figure moves "
+                 "around 12 s from run to run (11.9 s in the previous run). Next: cut the landing's fixed cost "
+                 "per batch (the committer's renames and `_SUCCESS` marker, the footer reads through py4j).",
+    "presto": "The scan dominates: `Guild membership over time` reads the type, name and `timestamp` text of "
+              "5 M rows and groups them by guild and second (Presto: 1.5 s of CPU in the scan, 0.4 s in the "
+              "partial aggregation). The rewrite's row group per event type halved the rows it reads, since "
+              "Presto now skips the other types; the `timestamp` text of each row it keeps is what remains. "
+              "Tried: smaller splits (8 and 16 MB: slower, up to 4× on the merged files, whose every split "
+              "reads the whole footer), the throughput collector for Presto (within the noise), Presto's "
+              "session settings (`hash_partition_count`, `task_concurrency`: no change). Next: a timestamp "
+              "column of Hive's timestamp type beside the seed's text one, so the per-second grouping reads "
+              "8 bytes per row instead of 23 and skips the text.",
 }
 
 
@@ -213,7 +219,7 @@ def render(out: Path, scale: str, seconds: float, ran: list[str] | None = None, 
         md += table(["events", "visible", "p50 s", "p95 s", "max s", "queries", "query p50/p95/max s"],
                     [[f["replied_2xx"], f["visible"], f["p50_s"], f["p95_s"], f["max_s"], f["queries"],
                       f"{f['query_p50_s']}/{f['query_p95_s']}/{f['query_max_s']}"]]).splitlines()
-        targets.append(("freshness p95 ≤ 12 s at 50 events/s", f"{f['p95_s']} s", f["p95_s"] <= 12, None))
+        targets.append(("freshness p95 ≤ 12 s at 50 events/s", f"{f['p95_s']} s", f["p95_s"] <= 12, "freshness"))
     if "query" in r:
         q = r["query"]
         md += ["", "## Query latency and compaction (`bench/query.py`)", "",
