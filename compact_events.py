@@ -13,7 +13,7 @@ import argparse
 import logging
 import time
 
-from game_events import settings, spark
+from game_events import settings
 from game_events.storage import compaction, rewrite
 
 
@@ -32,7 +32,7 @@ def main():
             print(f"{path}: {r.files_before} files -> {r.files_after} ({r.merged_files} merged into {r.outputs}, "
                   f"{r.rows} rows)", flush=True)
         if not args.no_rewrite:
-            for w in rewrite.rewrite(spark.session("compact_events"), settings.EVENTS_PATH):
+            for w in rewrite.rewrite(settings.EVENTS_PATH):
                 print(f"{w.path}: rewritten, {w.rows} rows in {w.row_groups_after} row groups (were "
                       f"{w.row_groups_before})", flush=True)
         if not args.every:

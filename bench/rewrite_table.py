@@ -14,7 +14,7 @@ from game_events.storage import rewrite
 def main():
     session = spark.session("bench_rewrite")
     t0 = time.monotonic()
-    done = rewrite.rewrite(session, sys.argv[1])
+    done = rewrite.rewrite(sys.argv[1], session)
     print(json.dumps({"seconds": round(time.monotonic() - t0, 2), "files": len(done),
                       "row_groups_before": sum(w.row_groups_before for w in done),
                       "row_groups_after": sum(w.row_groups_after for w in done)}))

@@ -234,3 +234,14 @@ def joined_footer(files: list[tuple[str, int, list]], offset: int,
         rows += rows_of(meta)
         offset += size
     return footer_piece(files[0][2], rows, row_groups, marks), rows
+
+
+def concat_parts(fs, parts: list[tuple[str, int, list]], footer_path: str) -> int:
+    """Joins part files (path, size, FileMetaData) of one HDFS folder into the first, in
+    place: one concat of the others and a footer at footer_path that covers all their row
+    groups. Returns its rows; fs is spark.HadoopFs."""
+    footer, rows = joined_footer(parts, 0)
+    if len(parts) > 1:
+        fs.create(footer_path, footer)
+        fs.concat(parts[0][0], [p[0] for p in parts[1:]] + [footer_path])
+    return rows

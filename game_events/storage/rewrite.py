@@ -25,9 +25,11 @@ import logging
 import uuid
 from dataclasses import dataclass
 
+from game_events import spark
 from game_events.spark import HadoopFs
 from game_events.storage.compaction import COMPACTED, MERGED_MARK
-from game_events.storage.parquet_footer import field, joined_footer, key_values, read_footer, rows_of
+from game_events.storage.parquet_footer import concat_parts, field, key_values, read_footer, rows_of
+from game_events.storage.webhdfs import WebHdfs
 
 log = logging.getLogger("game_events.compaction")
 SORT_BY = ("event_type", "timestamp")
@@ -66,40 +68,44 @@ def rewrite_file(session, fs: HadoopFs, path: str, meta: list) -> Rewritten:
          .sortWithinPartitions(_TYPE, *SORT_BY[1:])
          .write.partitionBy(_TYPE).option("parquet.block.size", ROW_GROUP_BYTES).parquet(f"{staging}/by-type"))
         parts = []
-        for i, folder in enumerate(sorted(fs.dirs(f"{staging}/by-type"))):
+        for folder in sorted(fs.dirs(f"{staging}/by-type")):
             for part, size in fs.files(folder):
                 if part.rsplit("/", 1)[1].startswith("part-"):
                     # HDFS concatenates only files of one folder.
                     parts.append((f"{staging}/part-{len(parts):05d}.parquet", size))
                     fs.rename(part, parts[-1][0])
         parts = [(part, size, read_footer(fs, part, size)) for part, size in parts]
-        footer, rows = joined_footer(parts, 0)
+        rows = concat_parts(fs, parts, f"{staging}/.footer")
         if rows != rows_of(meta):
             raise IOError(f"the rewrite of {path} holds {rows} rows, not {rows_of(meta)}; left as it was")
-        if len(parts) > 1:
-            fs.create(f"{staging}/.footer", footer)
-            fs.concat(parts[0][0], [p for p, _, _ in parts[1:]] + [f"{staging}/.footer"])
         fs.rename_over(parts[0][0], path)
     finally:
         fs.delete(staging, True)
     return Rewritten(path, rows, row_groups(meta), sum(row_groups(m) for _, _, m in parts))
 
 
-def rewrite(session, table_path: str) -> list[Rewritten]:
-    """Rewrites table_path's compacted files that still hold small row groups."""
-    fs = HadoopFs(session)
-    if not fs.exists(table_path):
-        return []
-    for path in fs.dirs(table_path):  # leftovers of a run that crashed
-        if path.rsplit("/", 1)[1].startswith(".rewrite-"):
-            fs.delete(path, True)
-    done = []
-    for path, size in fs.files(table_path):
-        name = path.rsplit("/", 1)[1]
-        if COMPACTED.match(name):
-            meta = read_footer(fs, path, size)
+def rewrite(table_path: str, session=None) -> list[Rewritten]:
+    """Rewrites table_path's merged files that still hold their small row groups. It reads
+    the footers through WebHDFS, so Spark starts (session, or a session of its own) only
+    when a file needs the rewrite."""
+    hdfs = WebHdfs()
+    statuses = hdfs.list(table_path)
+    for s in statuses:  # leftovers of a run that crashed
+        if s["type"] == "DIRECTORY" and s["pathSuffix"].startswith(".rewrite-"):
+            hdfs.delete(f"{table_path}/{s['pathSuffix']}", True)
+    todo = []
+    for s in statuses:
+        if s["type"] == "FILE" and COMPACTED.match(s["pathSuffix"]):
+            path = f"{table_path}/{s['pathSuffix']}"
+            meta = read_footer(hdfs, path, s["length"])
             if needs_rewrite(meta):
-                done.append(rewrite_file(session, fs, path, meta))
-                log.info("%s: rewrote %s, %d rows, %d row groups -> %d", table_path, name, done[-1].rows,
-                         done[-1].row_groups_before, done[-1].row_groups_after)
+                todo.append((path, meta))
+    if not todo:
+        return []
+    session = session or spark.session("compact_events")
+    fs, done = HadoopFs(session), []
+    for path, meta in todo:
+        done.append(rewrite_file(session, fs, path, meta))
+        log.info("%s: rewrote %s, %d rows, %d row groups -> %d", table_path, path.rsplit("/", 1)[1], done[-1].rows,
+                 done[-1].row_groups_before, done[-1].row_groups_after)
     return done

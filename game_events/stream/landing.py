@@ -12,7 +12,7 @@ from pyspark.sql import functions as F
 
 from game_events import catalogue, settings
 from game_events.spark import HadoopFs
-from game_events.storage.parquet_footer import joined_footer, read_footer, rows_of
+from game_events.storage.parquet_footer import concat_parts, read_footer, rows_of
 from game_events.stream.rules import in_api_form, parse
 from game_events.stream.progress import TOTALS, write_progress
 
@@ -43,10 +43,7 @@ def commit(df: DataFrame, table_path: str, batch_id: int) -> int | None:
     if parts:
         # One concat joins the parts and a footer covering all their row groups into the
         # batch's one file (see storage.parquet_footer), then one rename shows it whole.
-        footer, rows = joined_footer(parts, 0)
-        if len(parts) > 1:
-            fs.create(f"{staging}/.footer", footer)
-            fs.concat(parts[0][0], [p[0] for p in parts[1:]] + [f"{staging}/.footer"])
+        rows = concat_parts(fs, parts, f"{staging}/.footer")
         fs.rename(parts[0][0], target)
     else:
         rows = 0
