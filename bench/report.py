@@ -213,7 +213,9 @@ def render(out: Path, scale: str, seconds: float, ran: list[str] | None = None, 
     if "freshness" in r:
         f = r["freshness"]
         md += ["", "## Freshness (`bench/freshness.py`)", "",
-               f"{f['rate']} events/s for {f['seconds']:.0f} s through the API; seconds from each 2xx reply to the "
+               f"{f['rate']} events/s for {f['seconds']:.0f} s through the API, after {f.get('warmup_s', 0):.0f} s of "
+               "the same load that the stream had landed (the steady state, not a JVM warming up); seconds "
+               "from each 2xx reply to the "
                f"start of the first Presto query that returned its row, polled every {f['poll_interval_s']} s; "
                f"stream trigger {f['trigger']}. The polling queries' own times are apart.", ""]
         md += table(["events", "visible", "p50 s", "p95 s", "max s", "queries", "query p50/p95/max s"],

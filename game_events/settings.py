@@ -164,6 +164,13 @@ DFS_REPLICATION = _by_profile(1, 2)
 DFS_RECHECK_MS = _by_profile(300000, 2000)
 DFS_STALE_MS = _by_profile(30000, 3000)
 DFS_AVOID_STALE = _by_profile("false", "true")
+# A client closing a file waits until the NameNode has its last block; HDFS first checks back
+# after 400 ms. Every landed batch closes several files (its parts, its footer, the stream's
+# offset and commit logs): 40 ms took the landing's 0.4 s stalls away (BENCHMARKS.md). The
+# wait doubles on each try: 8 tries instead of 5 keep the client waiting about 10 s in all
+# (HDFS's defaults: 12 s) before it gives up on a slow NameNode.
+DFS_CLOSE_RETRY_MS = 40
+DFS_CLOSE_RETRIES = 8
 
 # --- names of the pipeline's topic, tables and paths -----------------------------------
 TOPIC = _env("EVENTS_TOPIC", "events")
@@ -207,8 +214,11 @@ def spark_conf() -> dict[str, str]:
         "spark.jars": ",".join(str(p) for p in jars),
         "spark.hadoop.fs.defaultFS": NAMENODE,
         # A session started from plain Python reads no hdfs-site.xml: HDFS's default of 3
-        # copies would leave every block it writes under-replicated here.
+        # copies would leave every block it writes under-replicated here, and its clients
+        # would wait 400 ms to close a file.
         "spark.hadoop.dfs.replication": str(DFS_REPLICATION),
+        "spark.hadoop.dfs.client.block.write.locateFollowingBlock.initial.delay.ms": str(DFS_CLOSE_RETRY_MS),
+        "spark.hadoop.dfs.client.block.write.locateFollowingBlock.retries": str(DFS_CLOSE_RETRIES),
         "spark.hadoop.hive.metastore.uris": METASTORE_URI,
         "spark.sql.catalogImplementation": "hive",
         "spark.sql.session.timeZone": "UTC",

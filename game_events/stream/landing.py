@@ -36,7 +36,12 @@ def commit(df: DataFrame, table_path: str, batch_id: int) -> int | None:
     # Presto and Spark skip names that start with "." when they list the table.
     staging = f"{table_path}/.staging/batch-{batch_id:012d}"
     # Every core writes a part file; their rows come from the parts' footers, not a count.
-    df.write.mode("overwrite").option("compression", "snappy").parquet(staging)
+    # The staging folder is hidden and the rename below is the commit, so the committer's own
+    # job-level renames and _SUCCESS file would only add HDFS round trips to every batch.
+    (df.write.mode("overwrite").option("compression", "snappy")
+     .option("mapreduce.fileoutputcommitter.algorithm.version", "2")
+     .option("mapreduce.fileoutputcommitter.marksuccessfuljobs", "false")
+     .parquet(staging))
     parts = [(path, size, read_footer(fs, path, size)) for path, size in sorted(fs.files(staging))
              if path.rsplit("/", 1)[1].startswith("part-")]
     parts = [p for p in parts if rows_of(p[2])]
