@@ -58,23 +58,26 @@ NEXT_STEPS = {
                    "(one batch: 16–18 s against 21.5 s in two). Tried and dropped: cutting the API's layout "
                    "apart with one `regexp_replace` and a split instead of the regex and `from_json` (twice as "
                    "slow warm: 1.35 s against 0.72 s per 300,000 records); a first pass without the rules' "
-                   "expression (17.2 s against 17.9 s, within the noise). Next: a parser for the API's exact "
-                   "layout as a Catalyst expression in Java (check and cut in one pass, no regex, no Jackson), "
-                   "and, for the warm-up, the JDK's ahead-of-time class and profile cache (JDK 24 and later; Spark and Hadoop on such a JDK are untried here).",
+                   "expression (17.2 s against 17.9 s, within the noise); compiling sooner "
+                   "(`-XX:CompileThresholdScaling=0.2`: 22.7 s against 20.1 s). Next: a parser for the API's "
+                   "exact layout as a Catalyst expression in Java (check and cut in one pass, no regex, no "
+                   "Jackson). The JDK's ahead-of-time class and profile cache would target the warm-up itself, "
+                   "but it needs JDK 24 or later, and Debian's packages here carry OpenJDK 17 only.",
     "freshness": "A row waits for the next trigger (up to 10 s, so 9.5 s at the 95th percentile) and then for "
-                 "its batch to land: 1.6–2.4 s for a batch of 500 events (the stream's log), mostly Spark's job "
-                 "set-up, its output committer's renames and the atomic commit's HDFS calls; the figure moves "
-                 "around 12 s from run to run (11.9 s in the previous run). Next: cut the landing's fixed cost "
-                 "per batch (the committer's renames and `_SUCCESS` marker, the footer reads through py4j).",
+                 "its batch to land: 0.7–0.9 s for a batch of 500 events in a warm stream (the stream's log; "
+                 "1.6–2.4 s before the landing lost its fixed costs: the rules' columns rebuilt through py4j on "
+                 "every batch, the committer's job renames and `_SUCCESS`, and HDFS's 400 ms wait before a "
+                 "client checks back on a file it closes), then for the next poll. Next: a shorter trigger, "
+                 "which the seed's 10 s rules out here.",
     "presto": "The scan dominates: `Guild membership over time` reads the type, name and `timestamp` text of "
-              "5 M rows and groups them by guild and second (Presto: 1.5 s of CPU in the scan, 0.4 s in the "
+              "5 M rows and groups them by guild and second (Presto: 1.9 s of CPU in the scan, 0.6 s in the "
               "partial aggregation). The rewrite's row group per event type halved the rows it reads, since "
-              "Presto now skips the other types; the `timestamp` text of each row it keeps is what remains. "
-              "Tried: smaller splits (8 and 16 MB: slower, up to 4× on the merged files, whose every split "
-              "reads the whole footer), the throughput collector for Presto (within the noise), Presto's "
-              "session settings (`hash_partition_count`, `task_concurrency`: no change). Next: a timestamp "
-              "column of Hive's timestamp type beside the seed's text one, so the per-second grouping reads "
-              "8 bytes per row instead of 23 and skips the text.",
+              "Presto now skips the other types; two drivers per stage (`task.concurrency`) and no "
+              "precomputed hash column took it from 1.9–3.2 s to 1.5–2.1 s. Tried: smaller splits (8 and "
+              "16 MB: slower, up to 4× on the merged files, whose every split reads the whole footer), the "
+              "throughput collector for Presto (within the noise). Next: a timestamp column of Hive's "
+              "timestamp type beside the seed's text one, so the per-second grouping reads 8 bytes per row "
+              "instead of 23 and skips the text.",
 }
 
 

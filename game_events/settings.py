@@ -166,7 +166,7 @@ DFS_STALE_MS = _by_profile(30000, 3000)
 DFS_AVOID_STALE = _by_profile("false", "true")
 # A client closing a file waits until the NameNode has its last block; HDFS first checks back
 # after 400 ms. Every landed batch closes several files (its parts, its footer, the stream's
-# offset and commit logs): 40 ms took the landing's 0.4 s stalls away (BENCHMARKS.md). The
+# offset and commit logs): 40 ms took the landing's 0.4 s stalls away (timed per step). The
 # wait doubles on each try: 8 tries instead of 5 keep the client waiting about 10 s in all
 # (HDFS's defaults: 12 s) before it gives up on a slow NameNode.
 DFS_CLOSE_RETRY_MS = 40
