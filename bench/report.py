@@ -64,7 +64,7 @@ NEXT_STEPS = {
                    "Jackson). The JDK's ahead-of-time class and profile cache would target the warm-up itself, "
                    "but it needs JDK 24 or later, and Debian's packages here carry OpenJDK 17 only.",
     "freshness": "A row waits for the next trigger (up to 10 s, so 9.5 s at the 95th percentile) and then for "
-                 "its batch to land: 0.7–0.9 s for a batch of 500 events in a warm stream (the stream's log; "
+                 "its batch to land: 0.8–1.3 s for a batch of 500 events during the run (the stream's log; "
                  "1.6–2.4 s before the landing lost its fixed costs: the rules' columns rebuilt through py4j on "
                  "every batch, the committer's job renames and `_SUCCESS`, and HDFS's 400 ms wait before a "
                  "client checks back on a file it closes), then for the next poll. Next: a shorter trigger, "
