@@ -199,8 +199,11 @@ STREAM_MAX_FAILURES = int(_env("STREAM_MAX_FAILURES", "10"))
 STREAM_PROGRESS_FILE = os.environ.get("STREAM_PROGRESS_FILE")
 # Touched once the streaming query runs, so the launcher knows it is up; unset: nothing.
 STREAM_READY_FILE = os.environ.get("GAME_EVENTS_READY_FILE")
-# How long the API waits for Kafka to acknowledge an event before answering 503.
-KAFKA_ACK_TIMEOUT_S = float(_env("KAFKA_ACK_TIMEOUT_S", "5"))
+# How long the API waits for Kafka to acknowledge an event before answering 503. In the
+# cluster a request in flight when the active controller dies waits for a new controller,
+# the dead broker's fencing and a new leader: 3.3-4.5 s on this 2-core machine, too close
+# to the 4.5 s librdkafka gets out of 5 s (one to three 503s in two CI runs).
+KAFKA_ACK_TIMEOUT_S = float(_env("KAFKA_ACK_TIMEOUT_S", _by_profile("5", "8")))
 # Bounds every Presto query the project makes (analytics, probes, tests).
 PRESTO_TIMEOUT_S = float(_env("PRESTO_TIMEOUT_S", "120"))
 
