@@ -52,12 +52,10 @@ def warm_up(seconds: float, rate: float) -> None:
 
 
 def run(seconds: float, rate: float) -> dict:
-    warm_up(min(WARMUP_S, seconds), rate)
+    warmup_s = min(WARMUP_S, seconds)
+    warm_up(warmup_s, rate)
     t, replied, seen, query_s = common.tag(), {}, {}, []
     stop = threading.Event()
-
-    def sender():
-        send(t, seconds, rate, replied)
 
     def poller():
         while not stop.is_set():
@@ -70,7 +68,8 @@ def run(seconds: float, rate: float) -> dict:
                 seen.setdefault(user, started)
             time.sleep(POLL_S)
 
-    threads = [threading.Thread(target=sender), threading.Thread(target=poller, daemon=True)]
+    threads = [threading.Thread(target=send, args=(t, seconds, rate, replied)),
+               threading.Thread(target=poller, daemon=True)]
     for th in threads:
         th.start()
     threads[0].join()
@@ -80,7 +79,7 @@ def run(seconds: float, rate: float) -> dict:
     stop.set()
     lag = [seen[u] - replied[u] for u in replied if u in seen]
     return common.save("freshness", {
-        "seconds": seconds, "warmup_s": min(WARMUP_S, seconds), "rate": rate, "replied_2xx": len(replied),
+        "seconds": seconds, "warmup_s": warmup_s, "rate": rate, "replied_2xx": len(replied),
         "visible": len(lag),
         "p50_s": round(statistics.median(lag), 2), "p95_s": round(percentile(lag, 95), 2),
         "max_s": round(max(lag), 2), "poll_interval_s": POLL_S, "trigger": settings.TRIGGER,
