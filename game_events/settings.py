@@ -11,6 +11,7 @@ Reading it has no side effects: it only reads files and environment variables.
 """
 from __future__ import annotations
 
+import hashlib
 import os
 import shlex
 import sys
@@ -65,6 +66,11 @@ JARS = {
     "hadoop": CACHE / "jars" / f"hadoop-{VERSIONS['HADOOP_VERSION']}",
     "spark-kafka": CACHE / "jars" / f"spark-kafka-{VERSIONS['SPARK_VERSION']}",
 }
+# The stream's own Catalyst expression (game_events/stream/java), built from its source on
+# first use (game_events.spark.stream_jar): named after the source, so an edit rebuilds it.
+STREAM_JAVA = ROOT / "game_events" / "stream" / "java" / "ApiForm.java"
+STREAM_JAR = (CACHE / "jars" / f"game-events-stream-{hashlib.sha256(STREAM_JAVA.read_bytes()).hexdigest()[:12]}"
+              / "game-events-stream.jar")
 PRESTO_HOME = CACHE / f"presto-server-{VERSIONS['PRESTO_VERSION']}"
 PRESTO_CLI = CACHE / f"presto-cli-{VERSIONS['PRESTO_VERSION']}-executable.jar"
 
@@ -212,6 +218,7 @@ def spark_conf() -> dict[str, str]:
     """Spark's settings for this deployment: rendered as spark-defaults.conf for
     spark-submit, and applied by game_events.spark.session() to sessions started from Python."""
     jars = sorted(JARS["spark-kafka"].glob("*.jar")) if JARS["spark-kafka"].exists() else []
+    jars.append(STREAM_JAR)
     conf = {
         "spark.master": SPARK_MASTER,
         "spark.jars": ",".join(str(p) for p in jars),

@@ -5,12 +5,43 @@ spark-defaults.conf for spark-submit; a session started from plain Python gets t
 """
 from __future__ import annotations
 
+import os
+import subprocess
+import tempfile
+from pathlib import Path
+
 from game_events import settings
+
+
+def stream_jar() -> Path:
+    """The stream's Java (settings.STREAM_JAVA) as a jar for spark.jars, compiled against
+    pyspark's own jars the first time it is asked for; a few seconds, once per edit."""
+    jar = settings.STREAM_JAR
+    if jar.exists():
+        return jar
+    import pyspark
+
+    jdk, spark_jars = settings.JAVA_HOME / "bin", Path(pyspark.__file__).parent / "jars"
+    jar.parent.mkdir(parents=True, exist_ok=True)
+    # Built aside and renamed into place: two processes starting at once each build whole.
+    with tempfile.TemporaryDirectory(dir=jar.parent) as tmp:
+        classes = Path(tmp) / "classes"
+        try:
+            subprocess.run([jdk / "javac", "-nowarn", "--release", "17", "-cp", f"{spark_jars}/*",
+                            "-d", classes, settings.STREAM_JAVA], check=True, capture_output=True, text=True)
+            subprocess.run([jdk / "jar", "cf", Path(tmp) / jar.name, "-C", classes, "."], check=True,
+                           capture_output=True, text=True)
+        except subprocess.CalledProcessError as e:
+            raise SystemExit(f"error: could not build {jar.name} from {settings.STREAM_JAVA}: {e.stderr.strip()}")
+        os.replace(Path(tmp) / jar.name, jar)
+    return jar
 
 
 def session(app_name: str):
     """A SparkSession with Hive support, wired to this deployment's metastore and HDFS."""
     from pyspark.sql import SparkSession
+
+    stream_jar()  # in spark.jars
 
     builder = SparkSession.builder.appName(app_name)
     for key, value in settings.spark_conf().items():

@@ -1,6 +1,7 @@
 """The engines' config files, written under settings.CONF: each file of stack/templates
 with its ${NAME}s filled from settings.template_values(), and spark-defaults.conf from
-settings.spark_conf(), the same settings game_events.spark.session() applies.
+settings.spark_conf(), the same settings game_events.spark.session() applies (and the
+stream's jar, built when its source changed, which spark.jars names).
 
 A template that a service renders for itself (Service.templates: Kafka's and Presto's
 per-node files) is written once per such service of the profile, into CONF/<service>/,
@@ -11,6 +12,7 @@ import string
 from pathlib import Path
 
 from game_events import settings
+from game_events.spark import stream_jar
 from stack.services import SERVICES
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -34,6 +36,7 @@ def render() -> None:
                    {**values, **{k: str(v) for k, v in svc.conf.items()}})
     spark = settings.CONF / "spark" / "spark-defaults.conf"
     spark.parent.mkdir(parents=True, exist_ok=True)
+    stream_jar()  # spark.jars names it, so spark-submit needs it built
     lines = [f"{key:<39} {value}\n" for key, value in settings.spark_conf().items()]
     spark.write_text("# Written by `python -m stack render` from game_events.settings.spark_conf().\n"
                      "# Read by bin/spark-submit.\n" + "".join(lines))

@@ -14,11 +14,11 @@ from game_events.catalogue.events import (COINS, EVENTS, GUILD_FEE, HEADERS, IGN
                                           MAX_HEADER, MAX_TEXT, SWORD_PRICES, TEXT, Derived, Event, Param,
                                           event_fields)
 from game_events.catalogue.fields import Choice, Coins, Kind, Text
-from game_events.catalogue.wire import encode, wire_pattern
+from game_events.catalogue.wire import encode, wire_spec
 
 __all__ = [
     "BAD_COLUMNS", "COIN_FIELDS", "COLUMNS", "RECORD_COLUMNS", "ddl", "statements",
     "COINS", "EVENTS", "GUILD_FEE", "HEADERS", "IGNORED_EVENT_TYPES", "MAX_COINS", "MAX_HEADER", "MAX_TEXT",
     "SWORD_PRICES", "TEXT", "Derived", "Event", "Param", "event_fields",
-    "Choice", "Coins", "Kind", "Text", "encode", "wire_pattern",
+    "Choice", "Coins", "Kind", "Text", "encode", "wire_spec",
 ]

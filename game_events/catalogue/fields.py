@@ -33,10 +33,10 @@ class Kind:
     def regex(self) -> re.Pattern:
         return re.compile(self.pattern)
 
-    @cached_property
-    def wire_pattern(self) -> str:
-        """How encode() writes a valid value: a JSON string with nothing escaped."""
-        return '"' + self.pattern.replace("[^", '[^"\\\\') + '"'
+    def wire_spec(self) -> list[str]:
+        """How encode() writes a valid value, for the stream's parser of the API's form
+        (catalogue.wire_spec): the kind's word and its bounds."""
+        raise NotImplementedError
 
     def message(self, name: str) -> str:
         """The API's answer when a value breaks the rule."""
@@ -73,6 +73,9 @@ class Text(Kind):
     def pattern(self) -> str:
         return "[^\\x00-\\x1f\\x7f]{1,%d}" % self.max_length
 
+    def wire_spec(self) -> list[str]:
+        return ["text", str(self.max_length)]  # a JSON string, nothing escaped
+
     def message(self, name: str) -> str:
         return f"{name} must be 1 to {self.max_length} printable characters"
 
@@ -89,6 +92,9 @@ class Choice(Kind):
     @cached_property
     def pattern(self) -> str:
         return "(" + "|".join(re.escape(c) for c in self.choices) + ")"
+
+    def wire_spec(self) -> list[str]:
+        return ["choice", *self.choices]
 
     def message(self, name: str) -> str:
         return f"{name} must be one of {', '.join(self.choices)}"
@@ -119,10 +125,8 @@ class Coins(Kind):
     def pattern(self) -> str:
         return "[0-9]{1,%d}" % self.digits
 
-    @cached_property
-    def wire_pattern(self) -> str:
-        """A JSON integer without leading zeros."""
-        return "(0|[1-9][0-9]{0,%d})" % (self.digits - 1)
+    def wire_spec(self) -> list[str]:
+        return ["coins", str(self.digits)]  # a JSON integer without leading zeros
 
     def message(self, name: str) -> str:
         return f"{name} must be a whole number of coins from 0 to {self.max}"

@@ -1,8 +1,7 @@
 """The form events take in Kafka: what the API writes (encode) and the regular expression
-that recognises exactly that form (wire_pattern), the stream's fast path."""
+that describes exactly that form (wire_spec), for the stream's fast path."""
 from __future__ import annotations
 
-import itertools
 import json
 import re
 
@@ -13,7 +12,7 @@ from game_events.catalogue.events import EVENTS, HEADERS, MAX_HEADER
 
 def encode(body: dict) -> bytes:
     """An event as it is written to Kafka: compact JSON in the order the API builds it,
-    headers first. The stream recognises exactly this form cheaply (wire_pattern)."""
+    headers first. The stream recognises exactly this form cheaply (wire_spec)."""
     # orjson is ten times faster, and where its output is printable ASCII it is what
     # json.dumps writes, byte for byte; json.dumps escapes anything else (non-ASCII, DEL) as
     # \uXXXX where orjson writes it raw, so such an event keeps json's form
@@ -25,23 +24,20 @@ def encode(body: dict) -> bytes:
 _PRINTABLE_ASCII = re.compile(rb"[\x20-\x7e]*")
 
 
-def wire_pattern() -> str:
-    """A regular expression (Java's and Python's) that matches what encode() makes of a
-    valid event from the API, and nothing invalid: keys in order, nothing escaped, a
-    derived value given with the choice it is looked up by. The stream lets a record that
-    matches skip its per-field rules; anything else (other key orders, escapes, spaces)
-    still gets every rule."""
-    header = '("[^"\\\\\\x00-\\x1f]{0,%d}"|null)' % MAX_HEADER
-    alts = []
+def wire_spec() -> str:
+    """What encode() makes of a valid event from the API, for the stream's parser of that
+    form (game_events/stream/java/ApiForm.java, where the words are explained): keys in
+    order, nothing escaped, a derived value given with the choice it is looked up by. A
+    record in this form skips the stream's per-field rules; anything else (other key orders,
+    escapes, spaces) still gets every rule."""
+    kinds = {f.name: f.kind for e in EVENTS.values() for f in e.columns}
+    lines = [["column", column, "string"] for _, column in HEADERS] + [["column", "event_type", "string"]]
+    lines += [["column", name, kind.hive_type] for name, kind in kinds.items()]
+    lines += [["header", h, column, str(MAX_HEADER)] for h, column in HEADERS]
     for ev in EVENTS.values():
-        keys = [d.key for d in ev.derived if d.table is not None]
-        choices = [next(p.choices for p in ev.params if p.name == k) for k in keys]
-        for combo in itertools.product(*choices):
-            fixed = dict(zip(keys, combo))
-            parts = [f'"{ev.event_type}"']
-            parts += [f'"{p.name}":' + (f'"{re.escape(fixed[p.name])}"' if p.name in fixed else p.kind.wire_pattern)
-                      for p in ev.params]
-            parts += [f'"{d.name}":{d.value(fixed)}' for d in ev.derived]
-            alts.append(",".join(parts))
-    headers = ",".join(f'"{h}":{header}' for h, _ in HEADERS)
-    return "^\\{" + headers + ',"event_type":(' + "|".join(alts) + ")\\}$"
+        lines.append(["event", ev.event_type])
+        lines += [[p.kind.wire_spec()[0], p.name, *p.kind.wire_spec()[1:]] for p in ev.params]
+        for d in ev.derived:
+            lines.append(["constant", d.name, str(d.constant)] if d.table is None
+                         else ["lookup", d.name, d.key, *(f"{k}={v}" for k, v in d.table.items())])
+    return "\n".join("\t".join(words) for words in lines)

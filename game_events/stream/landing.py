@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Iterator
 
 from pyspark.sql import DataFrame, Observation
 from pyspark.sql import functions as F
@@ -13,10 +14,12 @@ from pyspark.sql import functions as F
 from game_events import catalogue, settings
 from game_events.spark import HadoopFs
 from game_events.storage.parquet_footer import concat_parts, read_footer, rows_of
-from game_events.stream.rules import in_api_form, parse
+from game_events.stream import rules
 from game_events.stream.progress import TOTALS, write_progress
 
 log = logging.getLogger("game_events.stream")
+EVENT_COLUMNS = [name for name, _ in catalogue.COLUMNS]
+BAD_COLUMNS = [name for name, _ in catalogue.BAD_COLUMNS]
 
 
 def landed_files(fs: HadoopFs, table_path: str) -> list[str]:
@@ -26,10 +29,11 @@ def landed_files(fs: HadoopFs, table_path: str) -> list[str]:
     return [p for p, _ in fs.files(table_path) if p.endswith(".parquet") and not p.rsplit("/", 1)[1].startswith(".")]
 
 
-def commit(df: DataFrame, table_path: str, batch_id: int) -> int | None:
-    """Lands df as <table_path>/batch-<id>.parquet with one rename; returns rows landed (0
-    when the batch had none for this table), None when it had landed before a restart."""
-    fs = HadoopFs(df.sparkSession)
+def commit(fs: HadoopFs, frames: Iterator[DataFrame], table_path: str, batch_id: int) -> int | None:
+    """Lands the rows of frames as <table_path>/batch-<id>.parquet with one rename; returns
+    rows landed (0 when the batch had none for this table), None when it had landed before
+    a restart. Each frame is written before the next is asked for, so a later frame may
+    depend on what an earlier write observed."""
     target = f"{table_path}/batch-{batch_id:012d}.parquet"
     if fs.exists(target):
         return None  # this batch committed before a crash and Spark is replaying it
@@ -38,12 +42,15 @@ def commit(df: DataFrame, table_path: str, batch_id: int) -> int | None:
     # Every core writes a part file; their rows come from the parts' footers, not a count.
     # The staging folder is hidden and the rename below is the commit, so the committer's own
     # job-level renames and _SUCCESS file would only add HDFS round trips to every batch.
-    (df.write.mode("overwrite").option("compression", "snappy")
-     .option("mapreduce.fileoutputcommitter.algorithm.version", "2")
-     .option("mapreduce.fileoutputcommitter.marksuccessfuljobs", "false")
-     .parquet(staging))
+    # Every frame writes into the one folder (a left-over of a crashed attempt is replaced):
+    # HDFS joins only files of one folder.
+    for i, df in enumerate(frames):
+        (df.write.mode("append" if i else "overwrite").option("compression", "snappy")
+         .option("mapreduce.fileoutputcommitter.algorithm.version", "2")
+         .option("mapreduce.fileoutputcommitter.marksuccessfuljobs", "false")
+         .parquet(staging))
     parts = [(path, size, read_footer(fs, path, size)) for path, size in sorted(fs.files(staging))
-             if path.rsplit("/", 1)[1].startswith("part-")]
+             if path.rsplit("/", 1)[1].startswith("part-")] if fs.exists(staging) else []
     parts = [p for p in parts if rows_of(p[2])]
     if parts:
         # One concat joins the parts and a footer covering all their row groups into the
@@ -58,25 +65,36 @@ def commit(df: DataFrame, table_path: str, batch_id: int) -> int | None:
 
 def land_batch(records: DataFrame, batch_id: int) -> None:
     """The streaming query's foreachBatch: the Kafka records of one micro-batch, parsed
-    (rules.parse) and landed."""
+    (rules) and landed.
+
+    The first pass lands the events in the API's own form (rules.parse_api_form) and
+    counts the records that are not. Only a batch that has such records (or whose events
+    landed before a restart, so no pass counted them) gets a second pass, which puts just
+    those records through every rule: their valid events join the batch's file of events,
+    the rest land in hive_bad_events."""
     t0 = time.monotonic()
-    is_event = F.col("reason").isNull() & ~F.col("event_type").isin(list(catalogue.IGNORED_EVENT_TYPES))
-    is_bad = F.col("reason").isNotNull()
-    # One pass parses the batch and writes its events, counting the bad records on the way.
+    ignored = list(catalogue.IGNORED_EVENT_TYPES)
     # The Observation also keeps Spark from pushing the filter below the parse, where it
-    # would run from_json a second time (1 s more per 500,000 records, measured).
+    # would parse every record twice.
     seen = Observation()
-    parsed = parse(records).observe(seen, F.count_if(is_bad).alias("bad"))
-    landed = commit(parsed.where(is_event).select(*[n for n, _ in catalogue.COLUMNS]), settings.EVENTS_PATH,
-                    batch_id)
+    in_form = rules.parse_api_form(records).observe(seen, F.count_if(~F.col("in_api_form")).alias("others"))
+
+    def others() -> DataFrame:
+        # Built only when needed: even planning the rules costs a cold job seconds.
+        return rules.parse(records.where(~rules.in_api_form()), fast_path=False)
+
+    def events():
+        yield in_form.where(F.col("in_api_form") & ~F.col("event_type").isin(ignored)).select(*EVENT_COLUMNS)
+        if seen.get["others"]:
+            yield others().where(F.col("reason").isNull() & ~F.col("event_type").isin(ignored)).select(*EVENT_COLUMNS)
+
+    fs = HadoopFs(records.sparkSession)
+    landed = commit(fs, events(), settings.EVENTS_PATH, batch_id)
     events_s = time.monotonic() - t0
     bad = 0
-    # A second pass only for a batch that has bad records (or whose events had landed before
-    # a restart, so no pass counted them): they are outside the API's own form, so it
-    # parses no record that is.
-    if landed is None or seen.get["bad"]:
-        bad = commit(parse(records.where(~in_api_form())).where(is_bad)
-                     .select(*[n for n, _ in catalogue.BAD_COLUMNS]), settings.BAD_EVENTS_PATH, batch_id) or 0
+    if landed is None or seen.get["others"]:
+        bad = commit(fs, iter([others().where(F.col("reason").isNotNull()).select(*BAD_COLUMNS)]),
+                     settings.BAD_EVENTS_PATH, batch_id) or 0
     landed = landed or 0
     TOTALS["batches"] += 1
     TOTALS["landed"] += landed

@@ -9,7 +9,10 @@ def spark():
     """One local Spark session for every unit test (no Hive, no Kafka, no UI)."""
     from pyspark.sql import SparkSession
 
+    from game_events.spark import stream_jar
+
     session = (SparkSession.builder.master("local[1]").appName("unit-tests")
+               .config("spark.jars", str(stream_jar()))  # the stream's own expression
                .config("spark.ui.enabled", "false").config("spark.sql.session.timeZone", "UTC")
                .config("spark.sql.shuffle.partitions", "1")
                # The rules are one large expression: compiled expression by expression, not

@@ -2,7 +2,6 @@
 kind of bad record gets its reason, and a good event passes with its values."""
 import datetime
 import json
-import re
 
 from game_events import catalogue
 from game_events.stream import rules
@@ -48,12 +47,21 @@ def api_form(**fields) -> bytes:
     return catalogue.encode({"Accept": "*/*", "Host": "h:5000", "User-Agent": "ua", **fields})
 
 
+IN_API_FORM: list[bytes] = []
+
+
+def fast(value: bytes) -> bytes:
+    """Marks a record that is in exactly the form the API writes, so it takes the fast path."""
+    IN_API_FORM.append(value)
+    return value
+
+
 # Records in (or one step off) the exact form the API writes: the fast path must accept
-# the valid ones and hand every invalid one to the rules.
+# the valid ones (fast) and hand every other one to the rules, whatever they make of it.
 NEAR_MISSES = [
-    api_form(event_type="get_paid", user="u" * 64, amount=0),
+    fast(api_form(event_type="get_paid", user="u" * 64, amount=0)),
     api_form(event_type="get_paid", user="u" * 65, amount=1),
-    api_form(event_type="get_paid", user="u", amount=9999999999),
+    fast(api_form(event_type="get_paid", user="u", amount=9999999999)),
     api_form(event_type="get_paid", user="u", amount=10000000000),
     api_form(event_type="get_paid", user="u", amount=-1),
     api_form(event_type="get_paid", user="u", amount=1.5),
@@ -62,26 +70,26 @@ NEAR_MISSES = [
     api_form(event_type="get_paid", user="u")[:-1] + b',"amount":007}',
     api_form(event_type="get_paid", user="u", amount=1)[:-1] + b',"amount":2}',
     api_form(event_type="purchase_sword", user="u", type="gold", price=10),
-    api_form(event_type="purchase_sword", user="u", type="gold", price=15),
+    fast(api_form(event_type="purchase_sword", user="u", type="gold", price=15)),
     api_form(event_type="purchase_sword", user="u", type="tin", price=15),
-    api_form(event_type="join_a_guild", user="u", name="n", fee=5),
+    fast(api_form(event_type="join_a_guild", user="u", name="n", fee=5)),
     api_form(event_type="join_a_guild", user="u", name="n", fee=6),
     api_form(event_type="join_a_guild", user="u", name="n"),
-    api_form(event_type="quit_guild", user="u", name="n"),
+    fast(api_form(event_type="quit_guild", user="u", name="n")),
     api_form(event_type="quit_guild", user="u", name="n", fee=5),
-    api_form(event_type="default"),
+    fast(api_form(event_type="default")),
     api_form(event_type="default", user="u"),
     api_form(event_type="get_paid", user="é ü \ufffd", amount=3),  # escaped by encode(): rules only
-    b'{"Accept":null,"Host":"h","User-Agent":"ua","event_type":"get_paid","user":"\xc3\xa9","amount":3}',
-    b'{"Accept":null,"Host":"h","User-Agent":"ua","event_type":"get_paid","user":"\xef\xbf\xbd","amount":3}',
+    fast(b'{"Accept":null,"Host":"h","User-Agent":"ua","event_type":"get_paid","user":"\xc3\xa9","amount":3}'),
+    fast(b'{"Accept":null,"Host":"h","User-Agent":"ua","event_type":"get_paid","user":"\xef\xbf\xbd","amount":3}'),
     b'{"Accept":null,"Host":"h","User-Agent":"ua","event_type":"get_paid","user":"\xff","amount":3}',
     b'{"Accept":null,"Host":"h","User-Agent":"ua","event_type":"get_paid","user":"a\x7fb","amount":3}',
     b'{"Accept":null,"Host":"h","User-Agent":"ua","event_type":"get_paid","user":"a\tb","amount":3}',
     api_form(event_type="get_paid", user="a\"b\\c", amount=3),
-    catalogue.encode({"Accept": None, "Host": None, "User-Agent": None, "event_type": "get_paid", "user": "u",
-                      "amount": 1}),
-    catalogue.encode({"Accept": "x" * 256, "Host": "", "User-Agent": "ua", "event_type": "get_paid", "user": "u",
-                      "amount": 1}),
+    fast(catalogue.encode({"Accept": None, "Host": None, "User-Agent": None, "event_type": "get_paid", "user": "u",
+                           "amount": 1})),
+    fast(catalogue.encode({"Accept": "x" * 256, "Host": "", "User-Agent": "ua", "event_type": "get_paid",
+                           "user": "u", "amount": 1})),
     catalogue.encode({"Accept": "x" * 257, "Host": "", "User-Agent": "ua", "event_type": "get_paid", "user": "u",
                       "amount": 1}),
     catalogue.encode({"Host": "h", "Accept": "a", "User-Agent": "ua", "event_type": "get_paid", "user": "u",
@@ -95,11 +103,13 @@ NEAR_MISSES = [
 
 
 def test_the_fast_path_agrees_with_the_rules_on_every_record(spark):
-    records = NEAR_MISSES + [make(3) for _, make, _ in KINDS] + [good("bob", 5)]
-    fast, slow = parsed(spark, records), parsed(spark, records, fast_path=False)
+    values = NEAR_MISSES + [make(3) for _, make, _ in KINDS] + [good("bob", 5)]
+    fast, slow = parsed(spark, values), parsed(spark, values, fast_path=False)
     assert [r.asDict() for r in fast] == [r.asDict() for r in slow]
+    took_fast_path = [r["value"] for r in records(spark, NEAR_MISSES).where(rules.in_api_form()).collect()]
+    assert sorted(took_fast_path) == sorted(IN_API_FORM)
     # Not vacuous: the set holds valid and invalid records.
-    assert 8 <= sum(r["reason"] is None for r in slow) < len(records) - 40
+    assert 8 <= sum(r["reason"] is None for r in slow) < len(values) - 40
 
 
 def test_the_landings_second_pass_sees_every_bad_record(spark):
@@ -114,10 +124,8 @@ def test_the_landings_second_pass_sees_every_bad_record(spark):
 
 
 def test_every_event_the_api_writes_takes_the_fast_path(spark):
-    """What catalogue.encode makes of each event the API can build matches wire_pattern,
-    in Spark's regular expressions as in Python's, so valid traffic skips the rules."""
-    from pyspark.sql import functions as F
-
+    """What catalogue.encode makes of each event the API can build is in the form the
+    stream's parser takes (rules.api_form), with its values, so valid traffic skips the rules."""
     values = [{"user": "u" * 64, "name": "n", "amount": "9999999999"}, {"user": "Bob the 2nd", "name": "knights",
                                                                        "amount": "0"}]
     bodies = []
@@ -127,8 +135,12 @@ def test_every_event_the_api_writes_takes_the_fast_path(spark):
                 built = e.build({p.name: (choice if p.choices else v[p.name]) for p in e.params})
                 for headers in ({"Accept": "*/*", "Host": "localhost:5000", "User-Agent": "ApacheBench/2.3"},
                                 {"Accept": None, "Host": "h" * 256, "User-Agent": None}):
-                    bodies.append(catalogue.encode({**headers, **built}).decode())
-    assert all(re.fullmatch(catalogue.wire_pattern(), b) for b in bodies)
-    df = spark.createDataFrame([(b,) for b in bodies], "raw string")
-    assert df.where(~F.col("raw").rlike(catalogue.wire_pattern())).count() == 0
+                    bodies.append((headers, built, catalogue.encode({**headers, **built})))
     assert len(bodies) == 2 * 2 * (len(catalogue.EVENTS) + 2)
+    got = records(spark, [b for _, _, b in bodies]).select(rules.api_form().alias("api")).collect()
+    for (headers, built, _), row in zip(bodies, got):
+        assert row["api"] is not None
+        parsed_values = {k: (int(v) if k in catalogue.COIN_FIELDS else v)
+                         for k, v in row["api"].asDict().items() if v is not None}
+        expected = {column: headers[h] for h, column in catalogue.HEADERS if headers[h] is not None}
+        assert parsed_values == {**expected, **built}

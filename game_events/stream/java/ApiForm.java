@@ -1,0 +1,350 @@
+package game_events.stream;
+
+import java.io.Serializable;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+import org.apache.spark.sql.catalyst.InternalRow;
+import org.apache.spark.sql.catalyst.expressions.Expression;
+import org.apache.spark.sql.catalyst.expressions.GenericInternalRow;
+import org.apache.spark.sql.catalyst.expressions.codegen.CodeBlock;
+import org.apache.spark.sql.catalyst.expressions.codegen.CodegenContext;
+import org.apache.spark.sql.catalyst.expressions.codegen.ExprCode;
+import org.apache.spark.sql.types.DataType;
+import org.apache.spark.sql.types.DecimalType;
+import org.apache.spark.sql.types.Decimal;
+import org.apache.spark.sql.types.Metadata;
+import org.apache.spark.sql.types.StructField;
+import org.apache.spark.sql.types.StructType;
+import org.apache.spark.unsafe.types.UTF8String;
+
+/**
+ * A Kafka record's value (binary) to its event's columns (a struct), when the value is in exactly
+ * the form the API writes, and null otherwise: one pass over the bytes, where a regular expression
+ * and a JSON parser took two. Such a record is a valid event by construction, so the stream lets it
+ * skip its rules (game_events/stream/rules.py), which still judge every other record.
+ *
+ * <p>Nothing here knows the game's events: the spec, one field per line with tab-separated words,
+ * comes from the catalogue (game_events.catalogue.wire_spec), in the order the API writes:
+ * <pre>
+ *   column NAME TYPE              a column of the result (TYPE: string or decimal(p,0))
+ *   header KEY COLUMN MAX         "KEY":"up to MAX characters" or "KEY":null
+ *   event TYPE                    "event_type":"TYPE", starting that event's fields
+ *   text KEY MAX                  "KEY":"1 to MAX printable characters"
+ *   choice KEY A B ...            "KEY":"A" or "KEY":"B" ...
+ *   coins KEY DIGITS              "KEY":a JSON integer of at most DIGITS digits, no leading zero
+ *   constant KEY N                "KEY":N
+ *   lookup KEY BY A=N B=M ...     "KEY":N if field BY was "A", M if it was "B" ...
+ * </pre>
+ * Values hold no escapes: a string with a quote, a backslash or a control character is not in
+ * this form (the rules judge it).
+ */
+public final class ApiForm extends Expression implements Serializable {
+    private static final long serialVersionUID = 1L;
+
+    private final Expression child;
+    private final String spec;
+    private final transient Form form;
+
+    public ApiForm(Expression child, String spec) {
+        this.child = child;
+        this.spec = spec;
+        this.form = new Form(spec);
+    }
+
+    /** For py4j: the column `ApiForm(col)` as a Spark Column. */
+    public static org.apache.spark.sql.Column column(org.apache.spark.sql.Column value, String spec) {
+        return org.apache.spark.sql.classic.ExpressionUtils.column(
+                new ApiForm(org.apache.spark.sql.classic.ExpressionUtils.expression(value), spec));
+    }
+
+    private Form form() {
+        // transient: rebuilt from the spec after the expression travels to an executor
+        return form != null ? form : FORMS.computeIfAbsent(spec, Form::new);
+    }
+
+    private static final Map<String, Form> FORMS = new java.util.concurrent.ConcurrentHashMap<>();
+
+    // Expression, not UnaryExpression: Java cannot extend the latter (a final Scala bridge method).
+    @Override public scala.collection.immutable.Seq<Expression> children() { return seq(child); }
+    @Override public DataType dataType() { return form().schema; }
+    @Override public boolean nullable() { return true; }
+    @Override public String prettyName() { return "api_form"; }
+
+    @Override
+    public Object eval(InternalRow input) {
+        Object value = child.eval(input);
+        return value == null ? null : form().parse((byte[]) value);
+    }
+
+    /** The parsed row, or null: what generated code calls. */
+    public InternalRow parse(byte[] value) {
+        return form().parse(value);
+    }
+
+    @Override
+    public ExprCode doGenCode(CodegenContext ctx, ExprCode ev) {
+        ExprCode c = child.genCode(ctx);
+        String self = ctx.addReferenceObj("apiForm", this, ApiForm.class.getName());
+        String code = "\nboolean " + ev.isNull() + " = " + c.isNull() + ";\n"
+                + "InternalRow " + ev.value() + " = null;\n"
+                + "if (!" + ev.isNull() + ") {\n"
+                + "  " + ev.value() + " = " + self + ".parse(" + c.value() + ");\n"
+                + "  " + ev.isNull() + " = " + ev.value() + " == null;\n"
+                + "}\n";
+        return ev.copy(c.code().$plus(new CodeBlock(seq(code), seq())), ev.isNull(), ev.value());
+    }
+
+    @Override
+    public Expression withNewChildrenInternal(scala.collection.immutable.IndexedSeq<Expression> children) {
+        return new ApiForm(children.apply(0), spec);
+    }
+
+    @SafeVarargs
+    private static <T> scala.collection.immutable.Seq<T> seq(T... items) {
+        return scala.jdk.javaapi.CollectionConverters.asScala(List.of(items)).toList();
+    }
+
+    @Override public int productArity() { return 2; }
+    @Override public Object productElement(int n) { return n == 0 ? child : spec; }
+    @Override public boolean canEqual(Object that) { return that instanceof ApiForm; }
+
+    /** The spec, compiled: what to expect at each step, and where each value goes. */
+    static final class Form {
+        final StructType schema;
+        final byte[][] headerKeys;   // ,"KEY": (the first without its comma, after "{")
+        final int[] headerColumns;
+        final int[] headerMax;
+        final Event[] events;
+        final int eventTypeColumn;
+
+        Form(String spec) {
+            Map<String, DataType> columns = new LinkedHashMap<>();
+            List<String[]> headers = new ArrayList<>();
+            List<Event> events = new ArrayList<>();
+            List<String[]> lines = new ArrayList<>();
+            for (String line : spec.split("\n")) {
+                if (line.isEmpty()) continue;
+                String[] w = line.split("\t");
+                if (w[0].equals("column")) columns.put(w[1], DataType.fromDDL(w[2]));
+                else lines.add(w);
+            }
+            List<StructField> fields = new ArrayList<>();
+            Map<String, Integer> index = new HashMap<>();
+            for (Map.Entry<String, DataType> c : columns.entrySet()) {
+                index.put(c.getKey(), fields.size());
+                fields.add(new StructField(c.getKey(), c.getValue(), true, Metadata.empty()));
+            }
+            this.schema = new StructType(fields.toArray(new StructField[0]));
+            this.eventTypeColumn = column(index, "event_type");
+            Event current = null;
+            for (String[] w : lines) {
+                switch (w[0]) {
+                    case "header" -> headers.add(w);
+                    case "event" -> {
+                        current = new Event(w[1]);
+                        events.add(current);
+                    }
+                    default -> current.add(w, index, schema);
+                }
+            }
+            this.headerKeys = new byte[headers.size()][];
+            this.headerColumns = new int[headers.size()];
+            this.headerMax = new int[headers.size()];
+            for (int i = 0; i < headers.size(); i++) {
+                String[] w = headers.get(i);
+                headerKeys[i] = bytes((i == 0 ? "{" : ",") + "\"" + w[1] + "\":");
+                headerColumns[i] = column(index, w[2]);
+                headerMax[i] = Integer.parseInt(w[3]);
+            }
+            this.events = events.toArray(new Event[0]);
+        }
+
+        InternalRow parse(byte[] b) {
+            Object[] row = new Object[schema.length()];
+            int i = 0;
+            for (int h = 0; h < headerKeys.length; h++) {
+                i = expect(b, i, headerKeys[h]);
+                if (i < 0) return null;
+                if (startsWith(b, i, NULL)) {
+                    i += NULL.length;
+                    continue;
+                }
+                int end = string(b, i, 0, headerMax[h], false);
+                if (end < 0) return null;
+                row[headerColumns[h]] = UTF8String.fromBytes(b, i + 1, end - i - 2);
+                i = end;
+            }
+            for (Event e : events) {
+                int next = expect(b, i, e.key);
+                if (next >= 0) {
+                    row[eventTypeColumn] = e.name;
+                    i = e.parse(b, next, row);
+                    return i == b.length - 1 && b[i] == '}' && validUtf8(b) ? new GenericInternalRow(row) : null;
+                }
+            }
+            return null;
+        }
+    }
+
+    /** One event type: its fields in the order the API writes them. */
+    static final class Event {
+        final UTF8String name;
+        final byte[] key;
+        final List<Field> fields = new ArrayList<>();
+
+        Event(String type) {
+            name = UTF8String.fromString(type);
+            key = bytes(",\"event_type\":\"" + type + "\"");
+        }
+
+        void add(String[] w, Map<String, Integer> index, StructType schema) {
+            int column = column(index, w[1]);
+            Field f = new Field(w[0], bytes(",\"" + w[1] + "\":"), column, schema.fields()[column].dataType());
+            switch (w[0]) {
+                case "text", "coins" -> f.max = Integer.parseInt(w[2]);
+                case "choice" -> {
+                    f.choices = new byte[w.length - 2][];
+                    for (int k = 2; k < w.length; k++) f.choices[k - 2] = bytes("\"" + w[k] + "\"");
+                }
+                case "constant" -> f.constant = bytes(w[2]);
+                case "lookup" -> {
+                    Field by = fields.stream().filter(x -> x.column == column(index, w[2])).findFirst().orElseThrow();
+                    f.by = fields.indexOf(by);
+                    f.table = new byte[by.choices.length][];
+                    for (int k = 3; k < w.length; k++) {
+                        String[] kv = w[k].split("=", 2);
+                        for (int c = 0; c < by.choices.length; c++) {
+                            if (new String(by.choices[c], StandardCharsets.UTF_8).equals("\"" + kv[0] + "\"")) {
+                                f.table[c] = bytes(kv[1]);
+                            }
+                        }
+                    }
+                }
+                default -> throw new IllegalArgumentException("unknown field kind in the API form's spec: " + w[0]);
+            }
+            fields.add(f);
+        }
+
+        /** Parses this event's fields from b[i]; returns where they end, or -1. */
+        int parse(byte[] b, int i, Object[] row) {
+            int[] chosen = new int[fields.size()];
+            for (int n = 0; n < fields.size(); n++) {
+                Field f = fields.get(n);
+                i = expect(b, i, f.key);
+                if (i < 0) return -1;
+                int end;
+                switch (f.kind) {
+                    case "text" -> {
+                        end = string(b, i, 1, f.max, true);
+                        if (end < 0) return -1;
+                        row[f.column] = UTF8String.fromBytes(b, i + 1, end - i - 2);
+                    }
+                    case "choice" -> {
+                        end = -1;
+                        for (int c = 0; c < f.choices.length && end < 0; c++) {
+                            if (startsWith(b, i, f.choices[c])) {
+                                end = i + f.choices[c].length;
+                                chosen[n] = c;
+                            }
+                        }
+                        if (end < 0) return -1;
+                        row[f.column] = UTF8String.fromBytes(b, i + 1, end - i - 2);
+                    }
+                    case "coins" -> {
+                        end = i;
+                        long v = 0;
+                        while (end < b.length && b[end] >= '0' && b[end] <= '9' && end - i <= f.max) {
+                            v = v * 10 + (b[end++] - '0');
+                        }
+                        if (end == i || end - i > f.max || (b[i] == '0' && end - i > 1)) return -1;
+                        row[f.column] = number(v, f);
+                    }
+                    default -> {  // constant, lookup
+                        byte[] expected = f.constant != null ? f.constant : f.table[chosen[f.by]];
+                        if (!startsWith(b, i, expected)) return -1;
+                        end = i + expected.length;
+                        row[f.column] = number(Long.parseLong(new String(expected, StandardCharsets.US_ASCII)), f);
+                    }
+                }
+                i = end;
+            }
+            return i;
+        }
+
+        private static Object number(long v, Field f) {
+            DecimalType t = (DecimalType) f.type;
+            return Decimal.apply(v, t.precision(), t.scale());
+        }
+    }
+
+    static final class Field {
+        final String kind;
+        final byte[] key;
+        final int column;
+        final DataType type;
+        int max;
+        byte[][] choices;
+        byte[] constant;
+        int by;
+        byte[][] table;
+
+        Field(String kind, byte[] key, int column, DataType type) {
+            this.kind = kind;
+            this.key = key;
+            this.column = column;
+            this.type = type;
+        }
+    }
+
+    private static final byte[] NULL = bytes("null");
+
+    private static byte[] bytes(String s) {
+        return s.getBytes(StandardCharsets.UTF_8);
+    }
+
+    private static int column(Map<String, Integer> index, String name) {
+        Integer i = index.get(name);
+        if (i == null) throw new IllegalArgumentException("the API form's spec has no column " + name);
+        return i;
+    }
+
+    private static boolean startsWith(byte[] b, int i, byte[] prefix) {
+        if (i < 0 || i + prefix.length > b.length) return false;
+        for (int k = 0; k < prefix.length; k++) {
+            if (b[i + k] != prefix[k]) return false;
+        }
+        return true;
+    }
+
+    private static int expect(byte[] b, int i, byte[] prefix) {
+        return startsWith(b, i, prefix) ? i + prefix.length : -1;
+    }
+
+    /**
+     * A JSON string at b[i] with nothing escaped, of min to max characters (code points, as
+     * the API counts them); printable: no DEL either. Returns the index after its closing quote, or -1.
+     */
+    private static int string(byte[] b, int i, int min, int max, boolean printable) {
+        if (i >= b.length || b[i] != '"') return -1;
+        int chars = 0;
+        for (int k = i + 1; k < b.length; k++) {
+            int c = b[k] & 0xff;
+            if (c == '"') return chars >= min && chars <= max ? k + 1 : -1;
+            if (c == '\\' || c < 0x20 || (printable && c == 0x7f)) return -1;
+            if ((c & 0xc0) != 0x80) chars++;  // not a UTF-8 continuation byte
+        }
+        return -1;
+    }
+
+    private static boolean validUtf8(byte[] b) {
+        for (byte x : b) {
+            if (x < 0) return UTF8String.fromBytes(b).isValid();  // Spark's own check, as is_valid_utf8
+        }
+        return true;
+    }
+}
