@@ -47,22 +47,21 @@ NEXT_STEPS = {
              "decoding the body with the repeated-key check, and a delivery report per event on the poll thread; "
              "the stream landing the same events takes a core meanwhile. Next: validate a batch field by field "
              "over all its events rather than event by event, and one delivery report per batch.",
-    "drain-floor": "A drain of 1 M events is mostly the JVM's warm-up: the first million records run while the "
-                   "JIT compiles the Kafka reader, Jackson, the generated expressions and the Parquet writer. "
-                   "Single runs of variants of our job (one batch of 1 M): without the API-form regex and "
-                   "`from_json` 10.6 s, like the floor; without the regex 13–15 s; with both 15–18 s. Warm, the "
-                   "same two cost 0.7 and 2.3 µs per record on two threads. The seed's job uses the second core "
-                   "too, through its Python worker (30 s of CPU in 24 s of wall time), and does less per record "
-                   "than ours (no API-form check, no UTF-8 checks, no typed columns). Tried and kept: the "
-                   "throughput collector for Spark's JVMs (every job faster) and batches of up to 1 M offsets "
-                   "(one batch: 16–18 s against 21.5 s in two). Tried and dropped: cutting the API's layout "
-                   "apart with one `regexp_replace` and a split instead of the regex and `from_json` (twice as "
-                   "slow warm: 1.35 s against 0.72 s per 300,000 records); a first pass without the rules' "
-                   "expression (17.2 s against 17.9 s, within the noise); compiling sooner "
-                   "(`-XX:CompileThresholdScaling=0.2`: 22.7 s against 20.1 s). Next: a parser for the API's "
-                   "exact layout as a Catalyst expression in Java (check and cut in one pass, no regex, no "
-                   "Jackson). The JDK's ahead-of-time class and profile cache would target the warm-up itself, "
-                   "but it needs JDK 24 or later, and Debian's packages here carry OpenJDK 17 only.",
+    "drain-floor": "Ours is 1.5× the floor, and most of the gap is fixed cost, not cost per record. Draining "
+                   "1,000 events (single runs) takes ours 7.0–7.9 s and the floor 4.6 s; cold, our first batch's "
+                   "write takes 3.4–3.7 s and the same write warm 0.45 s. The floor's one write is of two text "
+                   "columns, where ours plans, compiles and writes the seed's twelve, three of them decimals "
+                   "(profile above: 176 samples in Parquet writing against the floor's 80, 131 in generated code "
+                   "against 25). What made the difference, in this session's A/B runs of one batch of 1 M: the "
+                   "API's form read by a Catalyst expression in Java (`ApiForm.java`, one pass over the bytes) in "
+                   "place of the regular expression and `from_json` (12.8–14.8 s against 18.9–19.6 s), and a first "
+                   "pass without the rules, which are planned only for a batch with records outside that form "
+                   "(11.9–13.8 s against 15.1–16.9 s). Tried and dropped: parsing in the streaming query before "
+                   "`foreachBatch` (the landing 2 s shorter, the start-up 1–2 s longer, the same in total), no "
+                   "`Observation` (within the noise), compiling sooner (`-XX:CompileThresholdScaling=0.2`: slower). "
+                   "Next: the cold start itself. The JDK's ahead-of-time class and profile cache needs JDK 24 or "
+                   "later (Debian's packages here carry OpenJDK 17 only); short of it, a stream that keeps its JVM "
+                   "warm pays this once, which is why the freshness figures do not show it.",
     "freshness": "A row waits for the next trigger (up to 10 s, so 9.5 s at the 95th percentile) and then for "
                  "its batch to land: 0.8–1.3 s for a batch of 500 events during the run (the stream's log; "
                  "1.6–2.4 s before the landing lost its fixed costs: the rules' columns rebuilt through py4j on "
@@ -187,7 +186,7 @@ def render(out: Path, scale: str, seconds: float, ran: list[str] | None = None, 
                f"range in brackets. Ours reads at most {d['max_offsets_per_trigger']:,} offsets per batch; ours and "
                f"the floor split the partition into {d['min_partitions']} tasks (`minPartitions`), the seed's job "
                "reads it with one task, as the seed wrote it.", ""]
-        jobs = [("ours", "ours (column expressions, both tables, atomic file per batch)"),
+        jobs = [("ours", "ours (the API's form read in Java, the rules for other records, atomic file per batch)"),
                 ("seed", "seed (Python UDF filter, from_json, file sink)"),
                 ("floor", "floor (no filter, no parsing: each value written as it is)")]
         md += table(["job", "seconds", "events/s", "× seed", "rows landed", "load per run",

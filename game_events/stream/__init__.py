@@ -1,6 +1,8 @@
 """The streaming job, Kafka -> hive_events and hive_bad_events, derived from the catalogue.
 
-    rules.py     parse(): Kafka records -> rows with a `reason` (null for a valid event)
+    rules.py     parse(): Kafka records -> rows with a `reason` (null for a valid event);
+                 parse_api_form(): the same for records in the API's own form, without the rules
+    java/        ApiForm.java: that form read in one pass, as a Catalyst expression
     landing.py   land_batch(): one micro-batch as one parquet file per table, atomically
     progress.py  the job's counters and the files that tell the launcher about it
     job.py       the streaming query, its restarts and its guard against a lost checkpoint
