@@ -81,7 +81,7 @@ def land_batch(records: DataFrame, batch_id: int) -> None:
 
     def others() -> DataFrame:
         # Built only when needed: even planning the rules costs a cold job seconds.
-        return rules.parse(records.where(~rules.in_api_form()), fast_path=False)
+        return rules.parse_others(records)
 
     def events():
         yield in_form.where(F.col("in_api_form") & ~F.col("event_type").isin(ignored)).select(*EVENT_COLUMNS)

@@ -113,6 +113,13 @@ def parse_api_form(kafka_records: DataFrame) -> DataFrame:
             .select(*columns, api.isNotNull().alias("in_api_form")))
 
 
+def parse_others(kafka_records: DataFrame) -> DataFrame:
+    """parse() of only the records outside the API's form, through every rule: the stream's
+    second pass, for a batch that has any. With parse_api_form's rows in that form, it
+    gives every record what parse() gives it."""
+    return parse(kafka_records.where(~in_api_form()), fast_path=False)
+
+
 def parse(kafka_records: DataFrame, fast_path: bool = True) -> DataFrame:
     """Kafka records -> one row per record: every column of hive_events and of
     hive_bad_events, and `reason` (null for a valid event).
