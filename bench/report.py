@@ -59,9 +59,11 @@ NEXT_STEPS = {
                    "(11.9–13.8 s against 15.1–16.9 s). Tried and dropped: parsing in the streaming query before "
                    "`foreachBatch` (the landing 2 s shorter, the start-up 1–2 s longer, the same in total), no "
                    "`Observation` (within the noise), compiling sooner (`-XX:CompileThresholdScaling=0.2`: slower). "
-                   "Next: the cold start itself. The JDK's ahead-of-time class and profile cache needs JDK 24 or "
-                   "later (Debian's packages here carry OpenJDK 17 only); short of it, a stream that keeps its JVM "
-                   "warm pays this once, which is why the freshness figures do not show it.",
+                   "Next: the cold start itself, which a stream that keeps its JVM warm pays once (the freshness "
+                   "figures do not show it). The JDK's ahead-of-time class and profile cache needs JDK 24 or "
+                   "later (Debian's packages here carry OpenJDK 17 only), and JDK 17's own class archive "
+                   "(`-XX:ArchiveClassesAtExit`) refused to write one: spark-submit puts its configuration "
+                   "folders on the class path, and the archive takes jars only.",
     "freshness": "A row waits for the next trigger (up to 10 s, so 9.5 s at the 95th percentile) and then for "
                  "its batch to land: 0.8–1.3 s for a batch of 500 events during the run (the stream's log; "
                  "1.6–2.4 s before the landing lost its fixed costs: the rules' columns rebuilt through py4j on "
