@@ -211,16 +211,21 @@ public final class ApiForm extends Expression implements Serializable {
                     f.choices = new byte[w.length - 2][];
                     for (int k = 2; k < w.length; k++) f.choices[k - 2] = bytes("\"" + w[k] + "\"");
                 }
-                case "constant" -> f.constant = bytes(w[2]);
+                case "constant" -> {
+                    f.constant = bytes(w[2]);
+                    f.constantValue = Long.parseLong(w[2]);
+                }
                 case "lookup" -> {
                     Field by = fields.stream().filter(x -> x.column == column(index, w[2])).findFirst().orElseThrow();
                     f.by = fields.indexOf(by);
                     f.table = new byte[by.choices.length][];
+                    f.tableValues = new long[by.choices.length];
                     for (int k = 3; k < w.length; k++) {
                         String[] kv = w[k].split("=", 2);
                         for (int c = 0; c < by.choices.length; c++) {
                             if (new String(by.choices[c], StandardCharsets.UTF_8).equals("\"" + kv[0] + "\"")) {
                                 f.table[c] = bytes(kv[1]);
+                                f.tableValues[c] = Long.parseLong(kv[1]);
                             }
                         }
                     }
@@ -265,10 +270,11 @@ public final class ApiForm extends Expression implements Serializable {
                         row[f.column] = number(v, f);
                     }
                     default -> {  // constant, lookup
-                        byte[] expected = f.constant != null ? f.constant : f.table[chosen[f.by]];
+                        int k = f.constant != null ? -1 : chosen[f.by];
+                        byte[] expected = k < 0 ? f.constant : f.table[k];
                         if (!startsWith(b, i, expected)) return -1;
                         end = i + expected.length;
-                        row[f.column] = number(Long.parseLong(new String(expected, StandardCharsets.US_ASCII)), f);
+                        row[f.column] = number(k < 0 ? f.constantValue : f.tableValues[k], f);
                     }
                 }
                 i = end;
@@ -290,8 +296,10 @@ public final class ApiForm extends Expression implements Serializable {
         int max;
         byte[][] choices;
         byte[] constant;
+        long constantValue;
         int by;
         byte[][] table;
+        long[] tableValues;
 
         Field(String kind, byte[] key, int column, DataType type) {
             this.kind = kind;
