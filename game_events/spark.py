@@ -13,26 +13,37 @@ from pathlib import Path
 from game_events import settings
 
 
+def pyspark_jars() -> Path:
+    """The jars pyspark ships: Spark's own, and the Hive ones the metastore runs on."""
+    import pyspark
+
+    return Path(pyspark.__file__).parent / "jars"
+
+
+def compile_java(source: Path, classes: Path) -> None:
+    """Compiles one Java source against pyspark's jars into the folder classes; a failure
+    raises CalledProcessError with javac's stderr (bytes)."""
+    subprocess.run([settings.JAVA_HOME / "bin" / "javac", "-nowarn", "--release", "17", "-cp",
+                    f"{pyspark_jars()}/*", "-d", classes, source], check=True, capture_output=True)
+
+
 def stream_jar() -> Path:
-    """The stream's Java (settings.STREAM_JAVA) as a jar for spark.jars, compiled against
-    pyspark's own jars the first time it is asked for; a few seconds, once per edit."""
+    """The stream's Java (settings.STREAM_JAVA) as a jar for spark.jars, built the first
+    time it is asked for; a few seconds, once per edit."""
     jar = settings.STREAM_JAR
     if jar.exists():
         return jar
-    import pyspark
-
-    jdk, spark_jars = settings.JAVA_HOME / "bin", Path(pyspark.__file__).parent / "jars"
     jar.parent.mkdir(parents=True, exist_ok=True)
     # Built aside and renamed into place: two processes starting at once each build whole.
     with tempfile.TemporaryDirectory(dir=jar.parent) as tmp:
         classes = Path(tmp) / "classes"
         try:
-            subprocess.run([jdk / "javac", "-nowarn", "--release", "17", "-cp", f"{spark_jars}/*",
-                            "-d", classes, settings.STREAM_JAVA], check=True, capture_output=True, text=True)
-            subprocess.run([jdk / "jar", "cf", Path(tmp) / jar.name, "-C", classes, "."], check=True,
-                           capture_output=True, text=True)
+            compile_java(settings.STREAM_JAVA, classes)
+            subprocess.run([settings.JAVA_HOME / "bin" / "jar", "cf", Path(tmp) / jar.name, "-C", classes, "."],
+                           check=True, capture_output=True)
         except subprocess.CalledProcessError as e:
-            raise SystemExit(f"error: could not build {jar.name} from {settings.STREAM_JAVA}: {e.stderr.strip()}")
+            raise SystemExit(f"error: could not build {jar.name} from {settings.STREAM_JAVA}: "
+                             f"{e.stderr.decode(errors='replace').strip()}")
         os.replace(Path(tmp) / jar.name, jar)
     return jar
 

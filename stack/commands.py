@@ -10,6 +10,7 @@ import subprocess
 from pathlib import Path
 
 from game_events import settings
+from game_events.spark import compile_java, pyspark_jars
 from stack import StackError, probes
 
 ROOT = settings.ROOT
@@ -40,12 +41,6 @@ def classpath(*parts: Path | str) -> str:
 def output(argv: list) -> str:
     """Runs a first-run step's command; a failure reaches the user with its stderr."""
     return subprocess.run([str(a) for a in argv], check=True, capture_output=True, cwd=ROOT).stdout.decode()
-
-
-def pyspark_jars() -> Path:
-    import pyspark  # the metastore runs on the Hive jars that pyspark ships
-
-    return Path(pyspark.__file__).parent / "jars"
 
 
 # --- kafka -----------------------------------------------------------------------------
@@ -114,7 +109,7 @@ def compile_metastore_launcher() -> str | None:
     if built.exists() and built.stat().st_mtime >= METASTORE_SRC.stat().st_mtime:
         return None
     METASTORE_LAUNCHER.mkdir(parents=True, exist_ok=True)
-    output([java("javac"), "-nowarn", "-cp", f"{pyspark_jars()}/*", "-d", METASTORE_LAUNCHER, METASTORE_SRC])
+    compile_java(METASTORE_SRC, METASTORE_LAUNCHER)
     return "launcher compiled"
 
 

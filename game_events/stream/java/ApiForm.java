@@ -48,12 +48,11 @@ public final class ApiForm extends Expression implements Serializable {
 
     private final Expression child;
     private final String spec;
-    private final transient Form form;
+    private transient Form form;
 
     public ApiForm(Expression child, String spec) {
         this.child = child;
         this.spec = spec;
-        this.form = new Form(spec);
     }
 
     /** For py4j: the column `ApiForm(col)` as a Spark Column. */
@@ -63,8 +62,10 @@ public final class ApiForm extends Expression implements Serializable {
     }
 
     private Form form() {
-        // transient: rebuilt from the spec after the expression travels to an executor
-        return form != null ? form : FORMS.computeIfAbsent(spec, Form::new);
+        // Compiled once per JVM, not per copy: the optimizer copies the expression many times,
+        // and it travels to executors without it (transient).
+        if (form == null) form = FORMS.computeIfAbsent(spec, Form::new);
+        return form;
     }
 
     private static final Map<String, Form> FORMS = new java.util.concurrent.ConcurrentHashMap<>();
@@ -208,8 +209,9 @@ public final class ApiForm extends Expression implements Serializable {
             switch (w[0]) {
                 case "text", "coins" -> f.max = Integer.parseInt(w[2]);
                 case "choice" -> {
-                    f.choices = new byte[w.length - 2][];
-                    for (int k = 2; k < w.length; k++) f.choices[k - 2] = bytes("\"" + w[k] + "\"");
+                    f.names = java.util.Arrays.copyOfRange(w, 2, w.length);
+                    f.choices = new byte[f.names.length][];
+                    for (int k = 0; k < f.names.length; k++) f.choices[k] = bytes("\"" + f.names[k] + "\"");
                 }
                 case "constant" -> {
                     f.constant = bytes(w[2]);
@@ -218,16 +220,16 @@ public final class ApiForm extends Expression implements Serializable {
                 case "lookup" -> {
                     Field by = fields.stream().filter(x -> x.column == column(index, w[2])).findFirst().orElseThrow();
                     f.by = fields.indexOf(by);
-                    f.table = new byte[by.choices.length][];
-                    f.tableValues = new long[by.choices.length];
+                    Map<String, String> given = new HashMap<>();
                     for (int k = 3; k < w.length; k++) {
                         String[] kv = w[k].split("=", 2);
-                        for (int c = 0; c < by.choices.length; c++) {
-                            if (new String(by.choices[c], StandardCharsets.UTF_8).equals("\"" + kv[0] + "\"")) {
-                                f.table[c] = bytes(kv[1]);
-                                f.tableValues[c] = Long.parseLong(kv[1]);
-                            }
-                        }
+                        given.put(kv[0], kv[1]);
+                    }
+                    f.table = new byte[by.names.length][];
+                    f.tableValues = new long[by.names.length];
+                    for (int c = 0; c < by.names.length; c++) {
+                        f.table[c] = bytes(given.get(by.names[c]));
+                        f.tableValues[c] = Long.parseLong(given.get(by.names[c]));
                     }
                 }
                 default -> throw new IllegalArgumentException("unknown field kind in the API form's spec: " + w[0]);
@@ -294,6 +296,7 @@ public final class ApiForm extends Expression implements Serializable {
         final int column;
         final DataType type;
         int max;
+        String[] names;
         byte[][] choices;
         byte[] constant;
         long constantValue;
