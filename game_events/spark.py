@@ -15,6 +15,9 @@ from game_events import settings
 
 def pyspark_jars() -> Path:
     """The jars pyspark ships: Spark's own, and the Hive ones the metastore runs on."""
+    # Under spark-submit pyspark is imported from a zip inside SPARK_HOME, which has no jars.
+    if os.environ.get("SPARK_HOME"):
+        return Path(os.environ["SPARK_HOME"]) / "jars"
     import pyspark
 
     return Path(pyspark.__file__).parent / "jars"

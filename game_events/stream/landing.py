@@ -8,7 +8,7 @@ import logging
 import time
 from collections.abc import Iterator
 
-from pyspark.sql import DataFrame, Observation
+from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from game_events import catalogue, settings
@@ -74,10 +74,10 @@ def land_batch(records: DataFrame, batch_id: int) -> None:
     the rest land in hive_bad_events."""
     t0 = time.monotonic()
     ignored = list(catalogue.IGNORED_EVENT_TYPES)
-    # The Observation also keeps Spark from pushing the filter below the parse, where it
-    # would parse every record twice.
-    seen = Observation()
-    in_form = rules.parse_api_form(records).observe(seen, F.count_if(~F.col("in_api_form")).alias("others"))
+    # Counted by the parser itself: an Observation would split the pass in two stages and
+    # copy every row between them.
+    misses = rules.misses_counter(records.sparkSession)
+    in_form = rules.parse_api_form(records, misses)
 
     def others() -> DataFrame:
         # Built only when needed: even planning the rules costs a cold job seconds.
@@ -85,14 +85,14 @@ def land_batch(records: DataFrame, batch_id: int) -> None:
 
     def events():
         yield in_form.where(F.col("in_api_form") & ~F.col("event_type").isin(ignored)).select(*EVENT_COLUMNS)
-        if seen.get["others"]:
+        if misses.value():
             yield others().where(F.col("reason").isNull() & ~F.col("event_type").isin(ignored)).select(*EVENT_COLUMNS)
 
     fs = HadoopFs(records.sparkSession)
     landed = commit(fs, events(), settings.EVENTS_PATH, batch_id)
     events_s = time.monotonic() - t0
     bad = 0
-    if landed is None or seen.get["others"]:
+    if landed is None or misses.value():
         bad = commit(fs, iter([others().where(F.col("reason").isNotNull()).select(*BAD_COLUMNS)]),
                      settings.BAD_EVENTS_PATH, batch_id) or 0
     landed = landed or 0

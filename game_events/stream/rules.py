@@ -81,15 +81,23 @@ def reasons() -> list[tuple[Column, Column | str]]:
     return rules
 
 
-def api_form() -> Column:
+def api_form(misses=None) -> Column:
     """A Kafka record's event columns (a struct) when its value is in exactly the form the API
     writes (catalogue.wire_spec), else null: such a record is a valid event by construction.
     One pass over the bytes in Java (game_events/stream/java/ApiForm.java), where a regular
-    expression and Jackson took two."""
+    expression and Jackson took two. misses: a JVM LongAccumulator (see misses_counter) that
+    counts the records for which it is null, or None."""
     from pyspark import SparkContext
 
     jvm = SparkContext._active_spark_context._jvm
-    return Column(jvm.game_events.stream.ApiForm.column(F.col("value")._jc, catalogue.wire_spec()))
+    return Column(jvm.game_events.stream.ApiForm.column(F.col("value")._jc, catalogue.wire_spec(), misses))
+
+
+def misses_counter(session):
+    """A new JVM LongAccumulator for api_form(misses=...): after an action, its value() is the
+    number of records that read outside the API's form (never fewer; more only if Spark ran a
+    task again)."""
+    return session.sparkContext._jsc.sc().longAccumulator("records outside the API's form")
 
 
 def in_api_form() -> Column:
@@ -98,18 +106,18 @@ def in_api_form() -> Column:
     return api_form().isNotNull()
 
 
-def parse_api_form(kafka_records: DataFrame) -> DataFrame:
+def parse_api_form(kafka_records: DataFrame, misses=None) -> DataFrame:
     """Kafka records -> one row per record: every column of hive_events, from the API's
     form alone, and `in_api_form`; a record outside that form has only its raw_event and
-    timestamp. The stream's first pass: it needs none of the rules, so their expressions
-    are neither planned nor compiled for a batch in which every record is in that form
-    (the usual case), which saves seconds on a cold start."""
+    timestamp, and counts in misses (see api_form). The stream's first pass: it needs none of
+    the rules, so their expressions are neither planned nor compiled for a batch in which
+    every record is in that form (the usual case), which saves seconds on a cold start."""
     api = F.col("api")
     columns = [api[name].alias(name) if name not in dict(catalogue.RECORD_COLUMNS) else F.col(name)
                for name, _ in catalogue.COLUMNS]
     return (kafka_records
             .select(F.col("value").cast("string").alias("raw_event"),
-                    F.col("timestamp").cast("string").alias("timestamp"), api_form().alias("api"))
+                    F.col("timestamp").cast("string").alias("timestamp"), api_form(misses).alias("api"))
             .select(*columns, api.isNotNull().alias("in_api_form")))
 
 

@@ -131,6 +131,20 @@ def test_the_landings_two_passes_give_what_the_rules_give(spark):
     assert len(fast) >= 10
 
 
+def test_the_first_pass_counts_each_record_outside_the_form_once(spark):
+    """The landing runs its rules only for a batch in which the parser counted records outside
+    the API's form. The count must miss none (a tombstone too), and the filter that the
+    landing puts after the parse must not make Spark parse a record twice."""
+    misses = rules.misses_counter(spark)
+    first_pass = (rules.parse_api_form(records(spark, NEAR_MISSES + [None]), misses)
+                  .where("in_api_form AND event_type != 'default'").select("raw_event"))
+    assert str(first_pass._jdf.queryExecution().executedPlan()).count("api_form(") == 1
+    landed = first_pass.collect()
+    assert misses.value() == len(NEAR_MISSES) + 1 - len(IN_API_FORM)
+    assert sorted(r["raw_event"].encode() for r in landed) == sorted(v for v in IN_API_FORM
+                                                                     if b'"event_type":"default"' not in v)
+
+
 def test_every_event_the_api_writes_takes_the_fast_path(spark):
     """What catalogue.encode makes of each event the API can build is in the form the
     stream's parser takes (rules.api_form), with its values, so valid traffic skips the rules."""

@@ -21,6 +21,7 @@ import org.apache.spark.sql.types.Metadata;
 import org.apache.spark.sql.types.StructField;
 import org.apache.spark.sql.types.StructType;
 import org.apache.spark.unsafe.types.UTF8String;
+import org.apache.spark.util.LongAccumulator;
 
 /**
  * A Kafka record's value (binary) to its event's columns (a struct), when the value is in exactly
@@ -42,23 +43,32 @@ import org.apache.spark.unsafe.types.UTF8String;
  * </pre>
  * Values hold no escapes: a string with a quote, a backslash or a control character is not in
  * this form (the rules judge it).
+ *
+ * <p>Given an accumulator, it counts the records it returns null for (a tombstone among them), so
+ * the stream knows after one pass whether a batch needs its rules. That count is a side effect,
+ * so the expression is not deterministic: Spark then evaluates it once per row where it stands,
+ * instead of copying it into a filter below it, which would also parse every record twice.
  */
 public final class ApiForm extends Expression implements Serializable {
     private static final long serialVersionUID = 1L;
 
     private final Expression child;
     private final String spec;
+    private final LongAccumulator misses;  // null: not counted
     private transient Form form;
 
-    public ApiForm(Expression child, String spec) {
+    public ApiForm(Expression child, String spec, LongAccumulator misses) {
         this.child = child;
         this.spec = spec;
+        this.misses = misses;
     }
 
-    /** For py4j: the column `ApiForm(col)` as a Spark Column. */
-    public static org.apache.spark.sql.Column column(org.apache.spark.sql.Column value, String spec) {
+    /** For py4j: the column `ApiForm(col)` as a Spark Column; misses (or null) counts the
+     * records outside the form. */
+    public static org.apache.spark.sql.Column column(org.apache.spark.sql.Column value, String spec,
+                                                     LongAccumulator misses) {
         return org.apache.spark.sql.classic.ExpressionUtils.column(
-                new ApiForm(org.apache.spark.sql.classic.ExpressionUtils.expression(value), spec));
+                new ApiForm(org.apache.spark.sql.classic.ExpressionUtils.expression(value), spec, misses));
     }
 
     private Form form() {
@@ -74,35 +84,34 @@ public final class ApiForm extends Expression implements Serializable {
     @Override public scala.collection.immutable.Seq<Expression> children() { return seq(child); }
     @Override public DataType dataType() { return form().schema; }
     @Override public boolean nullable() { return true; }
+    @Override public boolean deterministic() { return false; }
     @Override public String prettyName() { return "api_form"; }
 
     @Override
     public Object eval(InternalRow input) {
-        Object value = child.eval(input);
-        return value == null ? null : form().parse((byte[]) value);
+        return parse((byte[]) child.eval(input));
     }
 
-    /** The parsed row, or null: what generated code calls. */
+    /** The parsed row, or null (a null value too): what generated code calls. */
     public InternalRow parse(byte[] value) {
-        return form().parse(value);
+        InternalRow row = value == null ? null : form().parse(value);
+        if (row == null && misses != null) misses.add(1L);
+        return row;
     }
 
     @Override
     public ExprCode doGenCode(CodegenContext ctx, ExprCode ev) {
         ExprCode c = child.genCode(ctx);
         String self = ctx.addReferenceObj("apiForm", this, ApiForm.class.getName());
-        String code = "\nboolean " + ev.isNull() + " = " + c.isNull() + ";\n"
-                + "InternalRow " + ev.value() + " = null;\n"
-                + "if (!" + ev.isNull() + ") {\n"
-                + "  " + ev.value() + " = " + self + ".parse(" + c.value() + ");\n"
-                + "  " + ev.isNull() + " = " + ev.value() + " == null;\n"
-                + "}\n";
+        String code = "\nInternalRow " + ev.value() + " = " + self + ".parse(" + c.isNull() + " ? null : "
+                + c.value() + ");\n"
+                + "boolean " + ev.isNull() + " = " + ev.value() + " == null;\n";
         return ev.copy(c.code().$plus(new CodeBlock(seq(code), seq())), ev.isNull(), ev.value());
     }
 
     @Override
     public Expression withNewChildrenInternal(scala.collection.immutable.IndexedSeq<Expression> children) {
-        return new ApiForm(children.apply(0), spec);
+        return new ApiForm(children.apply(0), spec, misses);
     }
 
     @SafeVarargs
