@@ -1,7 +1,8 @@
 """Streaming throughput: preloads a backlog of events into a fresh topic, then times our
 streaming job and the seed's UDF-filter design draining it to parquet in HDFS, one after
-the other in the same run (each from a cold checkpoint; Spark's start-up is not timed),
-ROUNDS times, interleaved; the medians are compared.
+the other in the same run, ROUNDS times, interleaved; the medians are compared. Each job
+starts from a cold checkpoint, and its clock from the moment its SparkSession is up: the
+definition of its Kafka source and its query's start count, the session's start-up not.
 
     python -m bench.drain --events 1000000
 """

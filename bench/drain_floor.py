@@ -12,11 +12,14 @@ from bench.common import drain_to_files, kafka_backlog
 from game_events import spark
 
 
+def values(session):
+    return kafka_backlog(session).select(F.col("value").cast("string").alias("raw_event"),
+                                         F.col("timestamp").cast("string"))
+
+
 def main():
     out, checkpoint = sys.argv[1], sys.argv[2]
-    raw = kafka_backlog(spark.session("drain_floor"))
-    drain_to_files(raw.select(F.col("value").cast("string").alias("raw_event"), F.col("timestamp").cast("string")),
-                   out, checkpoint)
+    drain_to_files(spark.session("drain_floor"), values, out, checkpoint)
 
 
 if __name__ == "__main__":

@@ -25,15 +25,18 @@ def event_schema():
         "Accept", "Host", "User-Agent", "event_type", "user", "type", "price", "fee", "name", "amount")])
 
 
+def events(session):
+    # As the seed wrote it: one task per Kafka partition (the topic has one).
+    raw = kafka_backlog(session, min_partitions=None)
+    return (raw.filter(is_event(raw.value.cast("string")))
+            .select(raw.value.cast("string").alias("raw_event"), raw.timestamp.cast("string"),
+                    from_json(raw.value.cast("string"), event_schema()).alias("json"))
+            .select("raw_event", "timestamp", "json.*"))
+
+
 def main():
     out, checkpoint = sys.argv[1], sys.argv[2]
-    # As the seed wrote it: one task per Kafka partition (the topic has one).
-    raw = kafka_backlog(spark.session("drain_seed"), min_partitions=None)
-    events = (raw.filter(is_event(raw.value.cast("string")))
-              .select(raw.value.cast("string").alias("raw_event"), raw.timestamp.cast("string"),
-                      from_json(raw.value.cast("string"), event_schema()).alias("json"))
-              .select("raw_event", "timestamp", "json.*"))
-    drain_to_files(events, out, checkpoint)
+    drain_to_files(spark.session("drain_seed"), events, out, checkpoint)
 
 
 if __name__ == "__main__":

@@ -183,8 +183,9 @@ def render(out: Path, scale: str, seconds: float, ran: list[str] | None = None, 
         d = r["drain"]
         md += ["", "## Streaming drain (`bench/drain.py`)", "",
                f"A backlog of {d['events']:,} events ({d['relevant']:,} not `default`) preloaded into a fresh "
-               "one-partition topic, drained to parquet by each job from a cold checkpoint (`availableNow`; "
-               f"Spark's start-up not timed), {d['rounds']} rounds of the three jobs in turn: medians, with the "
+               "one-partition topic, drained to parquet by each job from a cold checkpoint (`availableNow`), "
+               "timed from the moment its SparkSession is up (so the definition of its Kafka source and its query's "
+               f"start count, the session's own start-up does not), {d['rounds']} rounds of the three jobs in turn: medians, with the "
                f"range in brackets. Ours reads at most {d['max_offsets_per_trigger']:,} offsets per batch; ours and "
                f"the floor split the partition into {d['min_partitions']} tasks (`minPartitions`), the seed's job "
                "reads it with one task, as the seed wrote it.", ""]

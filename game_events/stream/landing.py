@@ -22,6 +22,24 @@ EVENT_COLUMNS = [name for name, _ in catalogue.COLUMNS]
 BAD_COLUMNS = [name for name, _ in catalogue.BAD_COLUMNS]
 
 
+WRITER_OPTIONS = {
+    "compression": "snappy",
+    # The staging folder is hidden and commit()'s rename is the commit, so the committer's
+    # own job-level renames and _SUCCESS file would only add HDFS round trips to every batch.
+    "mapreduce.fileoutputcommitter.algorithm.version": "2",
+    "mapreduce.fileoutputcommitter.marksuccessfuljobs": "false",
+    # raw_event is unique per event and no query filters on it: a dictionary would only fill
+    # up and fall back, and its min/max cost a long comparison per row. Dictionaries and
+    # statistics stay for every other column.
+    "parquet.enable.dictionary#raw_event": "false",
+    "parquet.column.statistics.enabled#raw_event": "false",
+    # No reader here uses Parquet's page checksums or size statistics, and HDFS checksums
+    # every block it stores.
+    "parquet.page.write-checksum.enabled": "false",
+    "parquet.size.statistics.enabled": "false",
+}
+
+
 def landed_files(fs: HadoopFs, table_path: str) -> list[str]:
     """The parquet files a table shows (Presto and Spark skip names starting with ".")."""
     if not fs.exists(table_path):
@@ -40,15 +58,10 @@ def commit(fs: HadoopFs, frames: Iterator[DataFrame], table_path: str, batch_id:
     # Presto and Spark skip names that start with "." when they list the table.
     staging = f"{table_path}/.staging/batch-{batch_id:012d}"
     # Every core writes a part file; their rows come from the parts' footers, not a count.
-    # The staging folder is hidden and the rename below is the commit, so the committer's own
-    # job-level renames and _SUCCESS file would only add HDFS round trips to every batch.
     # Every frame writes into the one folder (a left-over of a crashed attempt is replaced):
     # HDFS joins only files of one folder.
     for i, df in enumerate(frames):
-        (df.write.mode("append" if i else "overwrite").option("compression", "snappy")
-         .option("mapreduce.fileoutputcommitter.algorithm.version", "2")
-         .option("mapreduce.fileoutputcommitter.marksuccessfuljobs", "false")
-         .parquet(staging))
+        df.write.mode("append" if i else "overwrite").options(**WRITER_OPTIONS).parquet(staging)
     parts = [(path, size, read_footer(fs, path, size)) for path, size in sorted(fs.files(staging))
              if path.rsplit("/", 1)[1].startswith("part-")] if fs.exists(staging) else []
     parts = [p for p in parts if rows_of(p[2])]
