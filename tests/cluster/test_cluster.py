@@ -1,20 +1,22 @@
 """The pipeline on the cluster profile: the topic's layout, exactly-once delivery across
-its partitions with the stream's executors on both Spark workers, Presto's splits on its
-worker, the report's answers, and the profile's memory."""
+its partitions with the stream's executors on both Spark workers, bad records judged there
+too, Presto's splits on its worker, the report's answers, and the profile's memory."""
 import re
 from collections import Counter
 
 import pytest
 
-from game_events import settings
+from game_events import settings, topic
 from stack import probes, services
 from stack.processes import rss_mib
 from tests.stack.test_report import test_report_numbers_are_the_seeded_mixs as single_node_report_test
 from tests.support.commands import BIN, run
+from tests.stack.test_pipeline import GARBAGE, LANDING_TIMEOUT
 from tests.support.engines import presto_rows, stream_lag
 from tests.support.figures import record_figure
 from tests.support.load import Load, audit
 from tests.support.services import pid_of
+from tests.support.waits import wait_for
 
 pytestmark = pytest.mark.timeout(900, func_only=True)
 IDLE_RSS_LIMIT_MIB = 10 * 1024
@@ -57,6 +59,26 @@ def test_every_2xx_lands_exactly_once_across_partitions(pipeline, tag):
     apps = master["activeapps"]
     assert [a["name"] for a in apps] == ["write_event_stream"] and apps[0]["cores"] == 2, master
     assert master["aliveworkers"] == 2 and master["coresused"] == 2, master
+
+
+def test_bad_records_read_on_the_workers_are_quarantined(pipeline, tag):
+    """The stream runs its rules on a batch only when its parser, on the executors, counted
+    records outside the API's form. With the executors on the two workers, that count must
+    reach the driver: garbage spread over the partitions lands in hive_bad_events."""
+    tagged = [g.replace(b"TAG", tag.encode()) for g in GARBAGE if b"TAG" in g]
+    reasons = {b'"summon_dragon"': "unknown event_type: summon_dragon", b'"lots"': "invalid field amount",
+               b'"price": 0': "invalid field price", b'["': "not a JSON object"}
+    expected = Counter(next(r for k, r in reasons.items() if k in g) for g in tagged)
+    assert len(tagged) == 4 and len(expected) == 4
+    for n in range(12):  # one key each: the partitioner spreads them over the six partitions
+        topic.produce(settings.TOPIC, tagged, key=f"garbage-{n}".encode())
+    rows, _ = wait_for(lambda: (lambda r: r if len(r) >= 12 * len(tagged) else None)(presto_rows(
+        f"select reason, kafka_partition from hive_bad_events where raw_event like '%{tag}%'")),
+        LANDING_TIMEOUT, what="the garbage in hive_bad_events")
+    assert Counter(r for r, _ in rows) == {r: 12 * c for r, c in expected.items()}, rows
+    partitions = {p for _, p in rows}
+    record_figure("cluster: garbage quarantined, per partition", Counter(p for _, p in rows))
+    assert len(partitions) >= 3, partitions
 
 
 def test_presto_runs_the_splits_on_its_worker(pipeline):
