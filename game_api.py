@@ -4,6 +4,6 @@
     make api                                           (granian on API_HOST:API_PORT, 127.0.0.1:5000 by
                                                         default; see game_events/api/serve.py)
 """
-from game_events.api import create_app, log_to_kafka  # noqa: F401  (the seed's entry points)
-
-app = create_app()
+# A shim: the app is built inside the package (game_events/api/wsgi.py); the seed's names stay here.
+from game_events.api import create_app, log_to_kafka  # noqa: F401
+from game_events.api.wsgi import app  # noqa: F401

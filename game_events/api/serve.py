@@ -16,12 +16,12 @@ from granian.http import HTTP1Settings
 
 from game_events import settings
 
-TARGET = "game_api:app"
+TARGET = "game_events.api.wsgi:app"
 
 
 def server(access_log: bool = settings.API_ACCESS_LOG) -> Granian:
     # Imported before the fork: the workers inherit the built app, so they share its counters.
-    import game_api  # noqa: F401
+    import game_events.api.wsgi  # noqa: F401
 
     return Granian(TARGET, address=settings.API_HOST, port=settings.API_PORT, interface=Interfaces.WSGI,
                    workers=settings.API_WORKERS, blocking_threads=settings.API_THREADS,

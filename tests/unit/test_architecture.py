@@ -1,5 +1,6 @@
-"""The layout's rules, read from the source: the package never imports the launcher, no
-module of the package imports itself back through others, and nothing edits sys.path."""
+"""The layout's rules, read from the source: the package never imports the launcher nor the
+root scripts, no module of the package imports itself back through others, and nothing
+edits sys.path."""
 from __future__ import annotations
 
 import ast
@@ -45,6 +46,16 @@ def graph() -> dict[str, set[str]]:
 def test_the_package_never_imports_the_launcher():
     files = modules()
     offenders = {name: sorted(m for m in imports(path, set(files)) if m.split(".")[0] in ("stack", "stackctl"))
+                 for name, path in files.items()}
+    assert {k: v for k, v in offenders.items() if v} == {}
+
+
+def test_the_package_never_imports_a_root_script():
+    # The root scripts are the seed's entry points, thin shims over the package.
+    scripts = {p.stem for p in ROOT.glob("*.py")}
+    assert scripts >= {"game_api", "write_event_stream", "write_hive_table", "compact_events"}
+    files = modules()
+    offenders = {name: sorted(m for m in imports(path, set(files)) if m.split(".")[0] in scripts)
                  for name, path in files.items()}
     assert {k: v for k, v in offenders.items() if v} == {}
 
