@@ -9,12 +9,13 @@ import time
 
 from bench.common import batch_metrics
 from game_events import settings, spark
+from game_events.storage.hadoopfs import HadoopFs
 from game_events.stream.job import start_query
 from game_events.stream.landing import landed_files
 
 
 def landed(session, table_path: str) -> int:
-    files = landed_files(spark.HadoopFs(session), table_path)
+    files = landed_files(HadoopFs(session), table_path)
     return session.read.parquet(*files).count() if files else 0
 
 

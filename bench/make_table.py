@@ -10,6 +10,7 @@ import sys
 from pyspark.sql import functions as F
 
 from game_events import catalogue, spark
+from game_events.storage.hadoopfs import HadoopFs
 
 
 def main():
@@ -39,7 +40,7 @@ def main():
         *[cols[n].cast(t).alias(n) for n, t in catalogue.COLUMNS])
     staging = f"{path}/.staging/make_table"
     df.write.mode("overwrite").parquet(staging)
-    fs = spark.HadoopFs(session)
+    fs = HadoopFs(session)
     parts = sorted(p for p, _ in fs.files(staging) if p.rsplit("/", 1)[1].startswith("part-"))
     for n, part in enumerate(parts):
         fs.rename(part, f"{path}/batch-{n:012d}.parquet")

@@ -38,6 +38,7 @@ from dataclasses import dataclass
 
 from game_events import settings
 from game_events.storage.checkpoint import last_committed_batch
+from game_events.storage.fs import FileSystem
 from game_events.storage.parquet_footer import empty_file, joined_footer, read_footer
 from game_events.storage.webhdfs import WebHdfs
 
@@ -81,7 +82,7 @@ def select(statuses: list[dict], committed: int, cutoff_ms: float, target_bytes:
     return [g for g in groups if len(g) >= 2]
 
 
-def merge(hdfs: WebHdfs, table_path: str, group: list[dict]) -> int:
+def merge(hdfs: FileSystem, table_path: str, group: list[dict]) -> int:
     """Replaces the group's files by one, with a single concat; returns its rows."""
     files = [(f"{table_path}/{s['pathSuffix']}", s["length"]) for s in group]
     files = [(path, size, read_footer(hdfs, path, size)) for path, size in files]

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import struct
 
+from game_events.storage.fs import FileSystem
+
 MAGIC = b"PAR1"
 
 
@@ -208,10 +210,9 @@ def rows_of(meta: list) -> int:
     return field(meta, 3)[2]
 
 
-def read_footer(fs, path: str, size: int) -> list:
-    """The FileMetaData of a parquet file of `size` bytes; fs is WebHdfs or spark.HadoopFs
-    (anything with read(path, offset, length)). Reads the last 64 KiB, or more if the
-    footer is longer."""
+def read_footer(fs: FileSystem, path: str, size: int) -> list:
+    """The FileMetaData of a parquet file of `size` bytes. Reads the last 64 KiB, or more
+    if the footer is longer."""
     tail = fs.read(path, max(0, size - 65536), min(size, 65536))
     (n,) = struct.unpack("<I", tail[-8:-4])
     if n + 8 > len(tail):
@@ -236,12 +237,13 @@ def joined_footer(files: list[tuple[str, int, list]], offset: int,
     return footer_piece(files[0][2], rows, row_groups, marks), rows
 
 
-def concat_parts(fs, parts: list[tuple[str, int, list]], footer_path: str) -> int:
+def concat_parts(fs: FileSystem, parts: list[tuple[str, int, list]], footer_path: str) -> int:
     """Joins part files (path, size, FileMetaData) of one HDFS folder into the first, in
     place: one concat of the others and a footer at footer_path that covers all their row
-    groups. Returns its rows; fs is spark.HadoopFs."""
+    groups. Returns its rows."""
     footer, rows = joined_footer(parts, 0)
     if len(parts) > 1:
-        fs.create(footer_path, footer)
+        # Over a footer left by a crashed attempt in the same folder.
+        fs.create(footer_path, footer, overwrite=True)
         fs.concat(parts[0][0], [p[0] for p in parts[1:]] + [footer_path])
     return rows

@@ -26,8 +26,9 @@ import uuid
 from dataclasses import dataclass
 
 from game_events import spark
-from game_events.spark import HadoopFs
 from game_events.storage.compaction import COMPACTED, MERGED_MARK
+from game_events.storage.fs import FileSystem
+from game_events.storage.hadoopfs import HadoopFs
 from game_events.storage.parquet_footer import concat_parts, field, key_values, read_footer, rows_of
 from game_events.storage.webhdfs import WebHdfs
 
@@ -55,7 +56,7 @@ def needs_rewrite(meta: list) -> bool:
     return MERGED_MARK in key_values(meta) and row_groups(meta) > 1
 
 
-def rewrite_file(session, fs: HadoopFs, path: str, meta: list) -> Rewritten:
+def rewrite_file(session, fs: FileSystem, path: str, meta: list) -> Rewritten:
     from pyspark.sql import functions as F
 
     table_path = path.rsplit("/", 1)[0]

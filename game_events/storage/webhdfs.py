@@ -1,7 +1,7 @@
-"""The one WebHDFS client: HDFS over HTTP, for everything that reads or changes HDFS
-without a Spark session (compaction, the checkpoint reader, the launcher's probes, the
-benchmarks and the tests). Every call is bounded by `timeout`; a failed call raises
-IOError with HDFS's answer."""
+"""The one WebHDFS client: HDFS over HTTP (a storage.fs.FileSystem, and more), for
+everything that reads or changes HDFS without a Spark session (compaction, the checkpoint
+reader, the launcher's probes, the benchmarks and the tests). Every call is bounded by
+`timeout`; a failed call raises IOError with HDFS's answer."""
 from __future__ import annotations
 
 import requests
@@ -47,8 +47,13 @@ class WebHdfs:
     def exists(self, path: str) -> bool:
         return self.status(path) is not None
 
+    def files(self, path: str) -> list[tuple[str, int]]:
+        return [(f"{path.rstrip('/')}/{s['pathSuffix']}", s["length"]) for s in self.list(path) if s["type"] == "FILE"]
+
+    def dirs(self, path: str) -> list[str]:
+        return [f"{path.rstrip('/')}/{s['pathSuffix']}" for s in self.list(path) if s["type"] == "DIRECTORY"]
+
     def read(self, path: str, offset: int = 0, length: int | None = None) -> bytes:
-        """length bytes from offset (all the rest if length is None)."""
         extra = {} if length is None else {"length": length}
         return self._redirected("GET", path, "OPEN", 200, offset=offset, **extra).content
 
@@ -59,14 +64,16 @@ class WebHdfs:
         if not self._call("PUT", src, "RENAME", destination=dst).json()["boolean"]:
             raise IOError(f"could not rename {src} to {dst}")
 
+    def rename_over(self, src: str, dst: str) -> None:
+        # With rename options the NameNode takes rename2, which answers no boolean: it
+        # succeeds or fails with an error status.
+        self._call("PUT", src, "RENAME", destination=dst, renameoptions="OVERWRITE")
+
     def delete(self, path: str, recursive: bool = False) -> bool:
-        """True if something was deleted."""
         return self._call("DELETE", path, "DELETE", recursive=str(recursive).lower()).json()["boolean"]
 
     def mkdirs(self, path: str) -> None:
         self._call("PUT", path, "MKDIRS")
 
     def concat(self, target: str, sources: list[str]) -> None:
-        """Appends the sources' blocks to target and removes the sources: one NameNode
-        operation, all or nothing."""
         self._call("POST", target, "CONCAT", sources=",".join(sources))

@@ -9,6 +9,7 @@ import time
 from pyspark.sql import DataFrame
 
 from game_events import settings, spark
+from game_events.storage.hadoopfs import HadoopFs
 from game_events.stream.landing import land_batch, landed_files
 from game_events.stream.progress import TOTALS, mark_ready, write_progress
 
@@ -49,7 +50,7 @@ def refuse_orphaned_output(session) -> None:
     """Stops the job before it starts when its checkpoint is gone but the tables hold
     landed files: without a checkpoint the batch ids restart at 0, so the job would skip
     new batches whose file names exist, or land the whole topic again beside them."""
-    fs = spark.HadoopFs(session)
+    fs = HadoopFs(session)
     if fs.exists(f"{settings.CHECKPOINT_PATH}/offsets"):
         return
     for table_path in (settings.EVENTS_PATH, settings.BAD_EVENTS_PATH):

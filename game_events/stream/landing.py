@@ -12,7 +12,8 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from game_events import catalogue, settings
-from game_events.spark import HadoopFs
+from game_events.storage.fs import FileSystem
+from game_events.storage.hadoopfs import HadoopFs
 from game_events.storage.parquet_footer import concat_parts, read_footer, rows_of
 from game_events.stream import rules
 from game_events.stream.progress import TOTALS, write_progress
@@ -40,14 +41,14 @@ WRITER_OPTIONS = {
 }
 
 
-def landed_files(fs: HadoopFs, table_path: str) -> list[str]:
+def landed_files(fs: FileSystem, table_path: str) -> list[str]:
     """The parquet files a table shows (Presto and Spark skip names starting with ".")."""
     if not fs.exists(table_path):
         return []
     return [p for p, _ in fs.files(table_path) if p.endswith(".parquet") and not p.rsplit("/", 1)[1].startswith(".")]
 
 
-def commit(fs: HadoopFs, frames: Iterator[DataFrame], table_path: str, batch_id: int) -> int | None:
+def commit(fs: FileSystem, frames: Iterator[DataFrame], table_path: str, batch_id: int) -> int | None:
     """Lands the rows of frames as <table_path>/batch-<id>.parquet with one rename; returns
     rows landed (0 when the batch had none for this table), None when it had landed before
     a restart. Each frame is written before the next is asked for, so a later frame may
