@@ -1,5 +1,6 @@
 """BENCHMARKS.md from the results of bench/run.py: the machine, the versions, each
-benchmark's figures and each target of issue 13, met or not."""
+benchmark's figures and each target of issue 13, met or not. The sentences around the
+figures, and the findings for a missed target, are in bench/findings.md."""
 from __future__ import annotations
 
 import json
@@ -10,6 +11,22 @@ from pathlib import Path
 
 from game_events import settings
 from game_events.analytics.formatting import table
+
+
+def sections(text: str) -> dict[str, str]:
+    """The `## heading` sections of a markdown file, each joined into one paragraph."""
+    found = {}
+    for part in text.split("\n## ")[1:]:
+        heading, _, body = part.partition("\n")
+        found[heading.strip()] = " ".join(body.split("\n")).strip()
+    return found
+
+
+PROSE = sections((Path(__file__).parent / "findings.md").read_text())
+
+
+def prose(key: str, **values) -> str:
+    return PROSE[key].format(**values)
 
 
 def machine() -> list[str]:
@@ -26,58 +43,9 @@ def machine() -> list[str]:
 def profile(title: str, prof: dict | None) -> list[str]:
     if not prof:
         return []
-    md = ["", f"{title} (py-spy, {prof['samples']} samples, from a separate run of a quarter of the requests so "
-          "that the figures above were measured without a profiler): where the samples were taken, as % of "
-          "all. Only the thread holding Python's GIL is sampled (`--gil`), so this is Python's CPU time; "
-          "granian's Rust threads and librdkafka's are not in it.", ""]
+    md = ["", prose("profile", title=title, samples=prof["samples"]), ""]
     return md + table(["function, own time", "%", "function, with what it calls", "%"],
                       [[a[0], a[1], b[0], b[1]] for a, b in zip(prof["self"], prof["total"])]).splitlines()
-
-
-# For a missed target: where the time goes (the profiles above give the figures) and the
-# next step. Written from the profiles of the runs of issue 13; printed only on a miss.
-NEXT_STEPS = {
-    "ingest": "The machine's two cores are saturated during the run (see the load column): the API, the broker, "
-              "ApacheBench and the stream share them. The API runs two worker processes per core, so that a "
-              "request does not queue for its worker's GIL while a core could serve another worker (one per core "
-              "gave about 3,100 req/s with keep-alive). Next: cut Python's CPU per request (the access log is "
-              "about 8% of it; `API_ACCESS_LOG=0`).",
-    "batch": "Python's CPU per event (the profile above, GIL holder only): validating each element "
-             "(`batch_event`, `Event.build`, `validate`), handing each value to the producer (`deliver`), "
-             "decoding the body with the repeated-key check, and a delivery report per event on the poll thread; "
-             "the stream landing the same events takes a core meanwhile. Next: validate a batch field by field "
-             "over all its events rather than event by event, and one delivery report per batch.",
-    "drain-floor": "The target sits inside this machine's noise: runs of the same commit on the same day gave "
-                   "1.16×, 1.19× and 1.31× the floor's time. What is left of the gap is mostly the cold JVM: "
-                   "warm, in one JVM, our write of a batch of 1 M takes 3.0 s and the floor's (with our writer "
-                   "options) 2.7 s, while cold the executors take about twice the floor's samples (profile above), "
-                   "as the JIT compiles our parser, our twelve columns' projection and their Parquet writers on "
-                   "the same two cores. In A/B runs of one batch of 1 M: the API's form read by a Catalyst expression "
-                   "in Java (`ApiForm.java`) in place of the regular expression and `from_json` (12.8–14.8 s "
-                   "against 18.9–19.6 s); a first pass without the rules (11.9–13.8 s against 15.1–16.9 s); "
-                   "that pass in one stage, its count of other records kept by the parser instead of an "
-                   "`Observation` (addBatch 8.5–9.3 s against 9.6–10.0 s). Tried and dropped: parsing in the "
-                   "streaming query before `foreachBatch` (the same in total), compiling sooner "
-                   "(`-XX:CompileThresholdScaling=0.2`: slower), JDK 17's class archive (it refuses "
-                   "spark-submit's class path, which holds configuration folders). Next: the JDK's "
-                   "ahead-of-time class and profile cache, which needs JDK 24 or later (Debian's packages here "
-                   "carry OpenJDK 17 only).",
-    "freshness": "A row waits for the next trigger (up to 10 s, so 9.5 s at the 95th percentile) and then for "
-                 "its batch to land: 0.8–1.3 s for a batch of 500 events during the run (the stream's log; "
-                 "1.6–2.4 s before the landing lost its fixed costs: the rules' columns rebuilt through py4j on "
-                 "every batch, the committer's job renames and `_SUCCESS`, and HDFS's 400 ms wait before a "
-                 "client checks back on a file it closes), then for the next poll. Next: a shorter trigger, "
-                 "which the seed's 10 s rules out here.",
-    "presto": "The scan dominates: `Guild membership over time` reads the type, name and `timestamp` text of "
-              "5 M rows and groups them by guild and second (Presto: 1.9 s of CPU in the scan, 0.6 s in the "
-              "partial aggregation). The rewrite's row group per event type halved the rows it reads, since "
-              "Presto now skips the other types; two drivers per stage (`task.concurrency`) and no "
-              "precomputed hash column took it from 1.9–3.2 s to 1.5–2.1 s. Tried: smaller splits (8 and "
-              "16 MB: slower, up to 4× on the merged files, whose every split reads the whole footer), the "
-              "throughput collector for Presto (within the noise). Next: a timestamp column of Hive's "
-              "timestamp type beside the seed's text one, so the per-second grouping reads 8 bytes per row "
-              "instead of 23 and skips the text.",
-}
 
 
 def ranged(x: dict) -> str:
@@ -112,25 +80,17 @@ def render(out: Path, scale: str, seconds: float, ran: list[str] | None = None, 
     r = {name: result for name, (result, _) in files.items()}
     every = ran is None or set(ran) >= set(r)
     md = [f"# Benchmarks ({scale} sizes)", "",
-          f"Written by `{command(scale, None if every else ran)}` on "
-          f"{written or time.strftime('%Y-%m-%d %H:%M')} in {seconds:.0f} s, with the whole stack running on this machine.",
-          ("Every figure below was measured in this run." if every else
-           f"This run measured {', '.join(ran)}; the other figures are the last results of earlier runs.") +
-          (" Smoke sizes are far too small for the figures to mean anything; they only show that the scripts work."
-           if scale == "smoke" else ""), ""]
+          prose("written", command=command(scale, None if every else ran),
+                written=written or time.strftime('%Y-%m-%d %H:%M'), seconds=seconds),
+          (prose("all measured") if every else prose("some measured", ran=", ".join(ran))) +
+          (" " + prose("smoke") if scale == "smoke" else ""), ""]
     md += measured(files) + ["", "## Machine", ""]
     md += machine()
     targets = []
     if "ingest" in r:
         ing = r["ingest"]
         runs = ing["runs"]
-        md += ["", "## Ingest (`bench/ingest.py`)", "",
-               f"ApacheBench GET `/purchase_a_sword`, {ing['requests']:,} requests per run at concurrency 8 and more "
-               "(a tenth of it, at least 100, below), with keep-alive (`ab -k`) and without. Ours: granian, `acks=all`, reply "
-               "after Kafka's acknowledgement. Seed: Flask's development server, `producer.send` not waited for. "
-               f"{ing['rounds']} rounds of each, ours and the seed's interleaved (ABAB): medians, with the range "
-               "over the rounds in brackets. CPU is the server process's own (Kafka's is not counted); "
-               "\"in Kafka\" counts every round's events on the topic after the run.", ""]
+        md += ["", "## Ingest (`bench/ingest.py`)", "", prose("ingest", **ing), ""]
         md += table(["concurrency", "keep-alive", "ours req/s", "seed req/s", "ratio (per round)", "ours p50/p99 ms",
                      "seed p50/p99 ms", "ours CPU ms/req", "seed CPU ms/req", "ours 2xx in Kafka",
                      "seed 2xx in Kafka", "load (ours; seed)"],
@@ -160,9 +120,7 @@ def render(out: Path, scale: str, seconds: float, ran: list[str] | None = None, 
                                                     and x["ours"]["durable_pct"] == 100), "ingest"))
     if "batch" in r:
         b = r["batch"]
-        md += ["", "## Batch endpoint (`bench/batch.py`)", "",
-               f"ApacheBench, {b['requests']} POST `/events` of {b['events_per_request']} events each, "
-               f"concurrency {b['concurrency']}, {b['rounds']} runs: medians, with the range in brackets.", ""]
+        md += ["", "## Batch endpoint (`bench/batch.py`)", "", prose("batch", **b), ""]
         md += table(["events/s", "p50/p99 ms", "CPU ms/event", "events answered 2xx", "in Kafka", "load per run"],
                     [[ranged(b["events_per_s"]), f"{b['p50_ms']['median']:.0f}/{b['p99_ms']['median']:.0f}",
                       b["cpu_ms_per_event"]["median"], b["events_2xx"], b["in_kafka"],
@@ -172,21 +130,10 @@ def render(out: Path, scale: str, seconds: float, ran: list[str] | None = None, 
                         f"{ranged(b['events_per_s'])} events/s, {b['in_kafka']:,} of {b['events_2xx']:,} in Kafka",
                         b["events_per_s"]["median"] >= 100000 and b["in_kafka"] == b["events_2xx"], "batch"))
     if "producer" in r:
-        k = r["producer"]
-        md += ["", "The Kafka client's own ceiling (`bench/producer.py`): the API's confluent-kafka producer "
-               f"(its EventLog), {k['events']:,} events in rounds of 1000, every acknowledgement awaited, no HTTP: "
-               f"**{k['events_per_s']:,.0f} events/s**, {k['cpu_ms_per_event']} ms CPU per event "
-               f"({k['in_kafka']:,} in Kafka)."]
+        md += ["", prose("producer", **r["producer"])]
     if "drain" in r:
         d = r["drain"]
-        md += ["", "## Streaming drain (`bench/drain.py`)", "",
-               f"A backlog of {d['events']:,} events ({d['relevant']:,} not `default`) preloaded into a fresh "
-               "one-partition topic, drained to parquet by each job from a cold checkpoint (`availableNow`), "
-               "timed from the moment its SparkSession is up (so the definition of its Kafka source and its query's "
-               f"start count, the session's own start-up does not), {d['rounds']} rounds of the three jobs in turn: medians, with the "
-               f"range in brackets. Ours reads at most {d['max_offsets_per_trigger']:,} offsets per batch; ours and "
-               f"the floor split the partition into {d['min_partitions']} tasks (`minPartitions`), the seed's job "
-               "reads it with one task, as the seed wrote it.", ""]
+        md += ["", "## Streaming drain (`bench/drain.py`)", "", prose("drain", **d), ""]
         jobs = [("ours", "ours (the API's form read in Java, the rules for other records, atomic file per batch)"),
                 ("seed", "seed (Python UDF filter, from_json, file sink)"),
                 ("floor", "floor (no filter, no parsing: each value written as it is)")]
@@ -197,8 +144,7 @@ def render(out: Path, scale: str, seconds: float, ran: list[str] | None = None, 
                       "/".join(map(str, d[k]["rows_landed"])), "/".join(map(str, d[k]["load"])),
                       "; ".join(f"{b['rows']:,}, {b['ms']['addBatch'] / 1000:.1f}" for b in d[k].get("batches", []))]
                      for k, label in jobs if k in d]).splitlines()
-        md += ["", "Where each job's JVM spent its time in the first round (Java Flight Recorder, execution samples "
-               "of the driver, where `local[2]` runs every task), as % of samples:", ""]
+        md += ["", prose("drain profile"), ""]
         profiled = [(k, label) for k, label in jobs if (d.get(k) or {}).get("profile")]
         names = sorted({b for k, _ in profiled for b, _ in d[k]["profile"]["buckets"]},
                        key=lambda b: -max(dict(d[k]["profile"]["buckets"]).get(b, 0) for k, _ in profiled))
@@ -215,23 +161,14 @@ def render(out: Path, scale: str, seconds: float, ran: list[str] | None = None, 
                         "drain-floor"))
     if "freshness" in r:
         f = r["freshness"]
-        md += ["", "## Freshness (`bench/freshness.py`)", "",
-               f"{f['rate']} events/s for {f['seconds']:.0f} s through the API, after {f.get('warmup_s', 0):.0f} s of "
-               "the same load that the stream had landed (the steady state, not a JVM warming up); seconds "
-               "from each 2xx reply to the "
-               f"start of the first Presto query that returned its row, polled every {f['poll_interval_s']} s; "
-               f"stream trigger {f['trigger']}. The polling queries' own times are apart.", ""]
+        md += ["", "## Freshness (`bench/freshness.py`)", "", prose("freshness", **{"warmup_s": 0, **f}), ""]
         md += table(["events", "visible", "p50 s", "p95 s", "max s", "queries", "query p50/p95/max s"],
                     [[f["replied_2xx"], f["visible"], f["p50_s"], f["p95_s"], f["max_s"], f["queries"],
                       f"{f['query_p50_s']}/{f['query_p95_s']}/{f['query_max_s']}"]]).splitlines()
         targets.append(("freshness p95 ≤ 12 s at 50 events/s", f"{f['p95_s']} s", f["p95_s"] <= 12, "freshness"))
     if "query" in r:
         q = r["query"]
-        md += ["", "## Query latency and compaction (`bench/query.py`)", "",
-               f"A table of small files ({q['events_per_file']:,} events each, as the stream lands them), queried "
-               f"through Presto; median of {q['repeat']} runs after one warm-up: before `compact_events`, after "
-               "its merge (HDFS concat: the small row groups stay), and after its rewrite (each merged file sorted "
-               "by event type and time into large row groups).", ""]
+        md += ["", "## Query latency and compaction (`bench/query.py`)", "", prose("query", **q), ""]
         for x in q["runs"]:
             rewrite = (f"; rewrite {x['rewrite_s']} s, {x['row_groups_before']} row groups → {x['row_groups_after']}"
                        if "rewrite_s" in x else "")
@@ -251,12 +188,12 @@ def render(out: Path, scale: str, seconds: float, ran: list[str] | None = None, 
     md += table(["target", "measured", "verdict"],
                 [[a, b, verdict(None if scale == "smoke" else c)] for a, b, c, _ in targets]).splitlines()
     if scale == "smoke":
-        md += ["", "Smoke sizes say nothing about the targets: run `make bench` on a quiet machine."]
+        md += ["", prose("smoke targets")]
     else:
         missed = list(dict.fromkeys(key for _, _, ok, key in targets if ok is False and key))
         if missed:
             md += ["", "## Missed targets: where the time goes, and the next step", ""]
-            md += [f"- {title}: {NEXT_STEPS[key]}" for key in missed
+            md += [f"- {title}: {prose('next step: ' + key)}" for key in missed
                    for title in [next(t for t, _, ok, k in targets if k == key and ok is False)]]
     return "\n".join(md) + "\n"
 
@@ -277,19 +214,13 @@ def render_cluster(out: Path, single: Path, seconds: float, written: str | None 
     ing, drain = _load(out, "ingest"), _load(out, "drain")
     ing1, drain1 = _load(single, "ingest"), _load(single, "drain")
     md = [CLUSTER_MARK, "", "## Cluster profile (`make bench PROFILE=cluster`)", "",
-          f"Written on {written or time.strftime('%Y-%m-%d %H:%M')} in {seconds:.0f} s, on the same machine: three "
-          "Kafka nodes (the topic: 6 partitions, replication 3, `min.insync.replicas=2`), a NameNode and two "
-          "DataNodes (replication 2), Spark standalone with two one-core workers, a Presto coordinator and worker. "
-          "The machine has 2 cores either way, so these figures show what replication and coordination cost "
-          "here, not a speed-up; they are measured, not targets. The single-node columns are that profile's "
-          "figures above."]
+          prose("cluster", written=written or time.strftime('%Y-%m-%d %H:%M'), seconds=seconds)]
     for name, r in (("ingest", ing), ("drain", drain)):
         if r:
             md.append(f"- {name}: measured {r['measured']['at']} on commit {r['measured']['commit']}")
     if ing:
         single_runs = {(x["concurrency"], x["keep_alive"]): x for x in (ing1 or {}).get("runs", [])}
-        md += ["", f"### Ingest: ApacheBench GET `/purchase_a_sword`, {ing['requests']:,} requests per run, "
-               f"{ing['rounds']} rounds ABAB with the seed-style server (medians, ranges in brackets)", ""]
+        md += ["", "### " + prose("cluster ingest", **ing), ""]
         md += table(["concurrency", "keep-alive", "ours req/s", "ours single-node", "seed req/s", "× seed",
                      "ours p50/p99 ms", "ours 2xx in Kafka", "load (ours; seed)"],
                     [[x["concurrency"], "yes" if x["keep_alive"] else "no", ranged(x["ours"]["requests_per_s"]),
@@ -301,9 +232,7 @@ def render_cluster(out: Path, single: Path, seconds: float, written: str | None 
                       f"{'/'.join(map(str, x['ours']['load']))}; {'/'.join(map(str, x['seed']['load']))}"]
                      for x in ing["runs"]]).splitlines()
     if drain:
-        md += ["", f"### Drain of {drain['events']:,} preloaded events from a topic of 6 partitions, executors on "
-               f"both workers ({drain['rounds']} rounds ABAB; the stream is stopped meanwhile, so that each job "
-               "gets both cores)", ""]
+        md += ["", "### " + prose("cluster drain", **drain), ""]
         md += table(["job", "seconds", "single-node seconds", "events/s", "rows landed", "load per run",
                      "last round's batches: rows, addBatch s"],
                     [[k, ranged(drain[k]["seconds"]), ranged(drain1[k]["seconds"]) if drain1 and k in drain1 else "",
