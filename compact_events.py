@@ -1,20 +1,23 @@
-"""Merges the small parquet files that write_event_stream.py lands in hive_events and
-hive_bad_events into large ones, atomically toward readers (see game_events/storage/compaction.py).
-
-    python compact_events.py                    # files older than an hour, once
-    python compact_events.py --older-than 10m   # or any period: 90s, 10m, 1h, 2d
-    python compact_events.py --every 1h         # and again every hour, until stopped
-
-Then it rewrites each merged file of hive_events into a few large row groups, sorted by
-event type and time, so that Presto's scans skip what a query filters out
-(game_events/storage/rewrite.py; --no-rewrite skips it).
-"""
 import argparse
 import logging
 import time
 
 from game_events import settings
 from game_events.storage import compaction, rewrite
+
+# Built from settings, so the tables and paths it states are the ones it compacts.
+__doc__ = f"""Merges the small parquet files that write_event_stream.py lands in {settings.EVENTS_TABLE}
+({settings.EVENTS_PATH}) and {settings.BAD_EVENTS_TABLE} ({settings.BAD_EVENTS_PATH}) into
+large ones, atomically toward readers (see game_events/storage/compaction.py).
+
+    python compact_events.py                    # files older than an hour, once
+    python compact_events.py --older-than 10m   # or any period: 90s, 10m, 1h, 2d
+    python compact_events.py --every 1h         # and again every hour, until stopped
+
+Then it rewrites each merged file of {settings.EVENTS_TABLE} into a few large row groups,
+sorted by event type and time, so that Presto's scans skip what a query filters out
+(game_events/storage/rewrite.py; --no-rewrite skips it).
+"""
 
 
 def main():

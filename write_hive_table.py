@@ -1,10 +1,13 @@
-"""Registers the external tables that the streaming job lands parquet under:
-hive_events (the seed's 12 columns) at /tmp/game_events, and hive_bad_events for records
-that are not valid events. Re-running it is harmless.
+from game_events import catalogue, settings, spark
+
+# Built from settings and the catalogue, so the tables and paths it states are the ones registered.
+__doc__ = f"""Registers the external tables that the streaming job lands parquet under:
+{settings.EVENTS_TABLE} (the seed's {len(catalogue.COLUMNS)} columns) at {settings.EVENTS_PATH}, and
+{settings.BAD_EVENTS_TABLE} at {settings.BAD_EVENTS_PATH} for records that are not valid events.
+Re-running it is harmless.
 
     spark-submit write_hive_table.py
 """
-from game_events import catalogue, settings, spark
 
 
 def main():

@@ -32,10 +32,10 @@ fixed event mix (seed {seed}, {n} requests) sent through the API. Run tag: `{tag
 ## The pipeline
 
 Players' devices call the game API (`game_api.py`, Flask). Each call is one event, which
-the API writes to the Kafka topic `events` and acknowledges only once Kafka has stored it.
+the API writes to the Kafka topic `{topic}` and acknowledges only once Kafka has stored it.
 A Spark Structured Streaming job (`write_event_stream.py`) reads the topic, drops the
-{ignored} events, parses the rest with Spark's own column expressions and, every 10
-seconds, lands them as parquet in HDFS under `/tmp/game_events`, the location of the
+{ignored} events, parses the rest with Spark's own column expressions and, every
+{trigger}, lands them as parquet in HDFS under `{events_path}`, the location of the
 external Hive table `hive_events` (`write_hive_table.py`). Records that are not valid
 events go to `hive_bad_events` with a reason. The Hive metastore holds the schema and
 Presto answers the questions below. Apache Bench (`generate_events.sh`) plays the players.
@@ -65,6 +65,7 @@ def intro(tag: str) -> str:
     events = "\n".join(f"| `{e.event_type}` | `{e.route}` | {', '.join(e.fields[1:]) or '-'} | {notes(e)} |"
                        for e in catalogue.EVENTS.values())
     return INTRO.format(date=time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), seed=SEED, n=EVENTS, tag=tag,
+                        topic=settings.TOPIC, trigger=settings.TRIGGER, events_path=settings.EVENTS_PATH,
                         ignored=" and ".join(f"`{t}`" for t in catalogue.IGNORED_EVENT_TYPES), events=events,
                         coins=", ".join(f"`{f}`" for f in catalogue.COIN_FIELDS), max_coins=catalogue.MAX_COINS)
 
