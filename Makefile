@@ -4,10 +4,13 @@ STACK   := $(PY) -m stack
 SERVICES ?= infra
 S       ?=
 # PROFILE=cluster: the cluster profile (three Kafka nodes, two DataNodes, Spark standalone,
-# a Presto worker). Unset: whichever profile is running, else the single-node one.
+# a Presto worker). Unset: STACK_PROFILE, else whichever profile is running (the file that
+# `up` writes, stack/profile.py), else the single-node one.
 PROFILE ?=
 ifneq ($(PROFILE),)
 export STACK_PROFILE := $(PROFILE)
+else
+export STACK_PROFILE ?= $(shell cat var/active-profile 2>/dev/null)
 endif
 
 .PHONY: install up down status logs reset api stream demo test test-cluster test-unit test-quick report openapi compact bench bench-smoke

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from bench import common
 from game_events import settings
+from game_events.spark import spark_conf
 
 
 class Profile:
@@ -86,7 +87,7 @@ def jfr_options(path: Path) -> list[str]:
     """spark-submit options that record the driver JVM (where local[N] runs every task)
     with Java Flight Recorder, which ships with the JDK."""
     # Appended to the deployment's own options, which a --conf of the same key replaces.
-    own = settings.spark_conf().get("spark.driver.extraJavaOptions", "")
+    own = spark_conf().get("spark.driver.extraJavaOptions", "")
     return ["--conf", f"spark.driver.extraJavaOptions={own} -XX:StartFlightRecording=filename={path},settings=profile"
             .strip()]
 

@@ -58,7 +58,53 @@ def session(app_name: str):
     stream_jar()  # in spark.jars
 
     builder = SparkSession.builder.appName(app_name)
-    for key, value in settings.spark_conf().items():
+    for key, value in spark_conf().items():
         builder = builder.config(key, value)
     return builder.enableHiveSupport().getOrCreate()
 
+
+def spark_conf() -> dict[str, str]:
+    """Spark's settings for this deployment: rendered as spark-defaults.conf for
+    spark-submit (stack/render.py), and applied by session() to sessions started from Python."""
+    jars = sorted(settings.JARS["spark-kafka"].glob("*.jar")) if settings.JARS["spark-kafka"].exists() else []
+    conf = {
+        "spark.master": settings.SPARK_MASTER,
+        "spark.jars": ",".join(str(p) for p in jars),
+        "spark.hadoop.fs.defaultFS": settings.NAMENODE,
+        # A session started from plain Python reads no hdfs-site.xml: HDFS's default of 3
+        # copies would leave every block it writes under-replicated here, and its clients
+        # would wait 400 ms to close a file.
+        "spark.hadoop.dfs.replication": str(settings.DFS_REPLICATION),
+        "spark.hadoop.dfs.client.block.write.locateFollowingBlock.initial.delay.ms": str(settings.DFS_CLOSE_RETRY_MS),
+        "spark.hadoop.dfs.client.block.write.locateFollowingBlock.retries": str(settings.DFS_CLOSE_RETRIES),
+        "spark.hadoop.hive.metastore.uris": settings.METASTORE_URI,
+        "spark.sql.catalogImplementation": "hive",
+        "spark.sql.session.timeZone": "UTC",
+        # Decimals as fixed-length byte arrays, as Hive-era readers (Presto's) expect.
+        "spark.sql.parquet.writeLegacyFormat": "true",
+        # The stream caches each micro-batch only until both tables are written:
+        # compressing that cache costs CPU and saves nothing worth having.
+        "spark.sql.inMemoryColumnarStorage.compressed": "false",
+        "spark.driver.bindAddress": settings.BIND_HOST,
+        "spark.driver.host": settings.SPARK_DRIVER_HOST,
+        "spark.ui.showConsoleProgress": "false",
+        "spark.sql.shuffle.partitions": "2",
+        # HotSpot never compiles a method over 8,000 bytes of bytecode; the stream's rules
+        # make such a whole-stage method, which then runs interpreted (half the parse speed).
+        "spark.sql.codegen.hugeMethodLimit": "8000",
+        # On two cores G1's concurrent threads compete with the tasks: the throughput
+        # collector drains a backlog faster (BENCHMARKS.md).
+        "spark.driver.extraJavaOptions": "-XX:+UseParallelGC",
+        "spark.executor.extraJavaOptions": "-XX:+UseParallelGC",
+    }
+    if settings.CLUSTER:
+        conf.update({
+            # One executor on each one-core worker, and the app takes both.
+            "spark.executor.cores": "1",
+            "spark.cores.max": str(len(settings.SPARK_WORKERS)),
+            "spark.executor.memory": "640m",
+            # A killed executor fails its running tasks once each; keep the batch alive
+            # through a few such losses while they run again on the other worker.
+            "spark.task.maxFailures": "8",
+        })
+    return {key: value for key, value in conf.items() if value != ""}  # no jars: Spark's default

@@ -10,7 +10,8 @@ engines through the package's clients; the game_events package never imports it.
     commands.py   how each engine's command line is built, and its first-run steps
     probes.py     readiness: one real protocol call per service
     processes.py  pid files, start and stop, the foreground supervisor of containers
-    render.py     config files from stack/templates and settings
+    render.py     config files from stack/templates and settings, and settings for bin/
+    profile.py    which profile a command acts on: STACK_PROFILE, else the running one
     status.py     the status table, counters and the stream's lag
     cli.py        the command line, apart from the rest
 """

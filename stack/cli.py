@@ -7,6 +7,7 @@
     run SERVICE|GROUP          run in the foreground, logs to stdout (containers)
     check SERVICE              exit 0 if the service answers its readiness call
     render                     write the config files only
+    shell                      print the settings as shell assignments (for bin/_env.sh)
     reset                      stop everything and wipe the data folder
     logs [SERVICE]             path of a service's log file (default: the first service)
 
@@ -25,8 +26,8 @@ import sys
 import time
 
 from game_events import settings
-from stack import StackError, processes, status
-from stack.render import render
+from stack import StackError, processes, profile, status
+from stack.render import render, shell
 from stack.services import SERVICES, expand, one
 
 
@@ -38,8 +39,8 @@ def up(args: list[str]) -> int:
                          f"stop it first: make down PROFILE={other}")
     render()
     if settings.CLUSTER:
-        settings.ACTIVE_PROFILE_FILE.parent.mkdir(parents=True, exist_ok=True)
-        settings.ACTIVE_PROFILE_FILE.write_text(settings.PROFILE)
+        profile.ACTIVE_FILE.parent.mkdir(parents=True, exist_ok=True)
+        profile.ACTIVE_FILE.write_text(settings.PROFILE)
     t0 = time.monotonic()
     for svc in services:
         processes.start(svc)
@@ -55,7 +56,7 @@ def down(args: list[str]) -> int:
     for svc in reversed(expand(args, default="all")):
         processes.stop(svc)
     if not any(processes.running_pid(svc) for svc in expand(["all"])):
-        settings.ACTIVE_PROFILE_FILE.unlink(missing_ok=True)
+        profile.ACTIVE_FILE.unlink(missing_ok=True)
     return 0
 
 
@@ -87,7 +88,8 @@ def reset(args: list[str]) -> int:
 
 COMMANDS = {
     "up": up, "down": down, "status": status.show, "run": run, "check": check,
-    "render": lambda args: render() or 0, "reset": reset, "logs": logs,
+    "render": lambda args: render() or 0, "shell": lambda args: print(shell(), end="") or 0, "reset": reset,
+    "logs": logs,
 }
 
 

@@ -1,21 +1,37 @@
 """The engines' config files, written under settings.CONF: each file of stack/templates
-with its ${NAME}s filled from settings.template_values(), and spark-defaults.conf from
-settings.spark_conf(), the same settings game_events.spark.session() applies (and the
-stream's jar, built when its source changed, which spark.jars names).
+with its ${NAME}s filled from template_values(), and spark-defaults.conf from
+game_events.spark.spark_conf(), the same settings game_events.spark.session() applies.
+Also the settings as shell assignments for the bin/ wrappers (`python -m stack shell`).
 
 A template that a service renders for itself (Service.templates: Kafka's and Presto's
 per-node files) is written once per such service of the profile, into CONF/<service>/,
 with the service's own values (Service.conf) added."""
 from __future__ import annotations
 
+import shlex
 import string
 from pathlib import Path
 
 from game_events import settings
-from game_events.spark import stream_jar
+from game_events.spark import spark_conf
 from stack.services import SERVICES
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
+
+
+def template_values() -> dict[str, str]:
+    """The names the config templates may use, as ${NAME}: every plain value of settings."""
+    values = {name: str(value) for name, value in vars(settings).items()
+              if name.isupper() and isinstance(value, (str, int, float, Path))}
+    values.update(DATA_DIR=str(settings.DATA), CONF_DIR=str(settings.CONF))
+    return values
+
+
+def shell() -> str:
+    """The settings, pinned versions and jar folders as shell assignments (bin/_env.sh)."""
+    values = {**template_values(), **settings.VERSIONS}
+    values.update({f"JARS_{k.upper().replace('-', '_')}": str(v) for k, v in settings.JARS.items()})
+    return "".join(f"{k}={shlex.quote(v)}\n" for k, v in sorted(values.items()))
 
 
 def _write(src: Path, dst: Path, values: dict) -> None:
@@ -24,7 +40,7 @@ def _write(src: Path, dst: Path, values: dict) -> None:
 
 
 def render() -> None:
-    values = settings.template_values()
+    values = template_values()
     per_service = {t for svc in SERVICES for t in svc.templates}
     for src in sorted(TEMPLATES.rglob("*")):
         rel = src.relative_to(TEMPLATES).as_posix()
@@ -36,7 +52,6 @@ def render() -> None:
                    {**values, **{k: str(v) for k, v in svc.conf.items()}})
     spark = settings.CONF / "spark" / "spark-defaults.conf"
     spark.parent.mkdir(parents=True, exist_ok=True)
-    stream_jar()  # spark.jars names it, so spark-submit needs it built
-    lines = [f"{key:<39} {value}\n" for key, value in settings.spark_conf().items()]
-    spark.write_text("# Written by `python -m stack render` from game_events.settings.spark_conf().\n"
+    lines = [f"{key:<39} {value}\n" for key, value in spark_conf().items()]
+    spark.write_text("# Written by `python -m stack render` from game_events.spark.spark_conf().\n"
                      "# Read by bin/spark-submit.\n" + "".join(lines))

@@ -1,14 +1,14 @@
 """The services of the stack, one row each, and the groups they are started in.
 
-A row says how to start the service (commands.py), which port it owns (the name of a
-game_events.settings value), how to prove it is ready with a real protocol call
-(probes.py), what to prepare before its first start, and how long start-up may take.
-Rows are in dependency order: `up` starts them top down, `down` stops them bottom up.
+A row says how to start the service (commands.py), which port it owns, how to prove it
+is ready with a real protocol call (probes.py), what to prepare before its first start,
+and how long start-up may take. Rows are in dependency order: `up` starts them top down,
+`down` stops them bottom up.
 
 The rows are those of the profile in use (settings.PROFILE): one node per engine in the
 local profile; in the cluster profile three Kafka nodes, two DataNodes, a Spark
-standalone master with two workers and a Presto worker, from the node tables of
-game_events.settings.
+standalone master with two workers and a Presto worker, from the profile's nodes in
+game_events.settings (their kinds in game_events.topology).
 """
 from __future__ import annotations
 
@@ -30,7 +30,7 @@ class Service:
     command: Callable[[], list[str]]
     ready: Callable[[], bool]
     timeout: int  # seconds to become ready
-    port_key: str  # name of its port in game_events.settings
+    port: int
     # False when the program moves to another port rather than fail (Spark's UI).
     owns_port: bool = True
     first_run: Callable[[], str | None] | None = None
@@ -41,33 +41,27 @@ class Service:
     cwd: Path | None = None
     fresh: tuple[Path, ...] = ()  # files each start must write anew
     # Templates rendered for this service alone, into CONF/<name>/, with `conf` added to
-    # settings.template_values().
+    # render.template_values().
     templates: tuple[str, ...] = ()
     conf: dict = field(default_factory=dict)
 
-    @property
-    def port_number(self) -> int:
-        return getattr(settings, self.port_key)
-
 
 def kafka_nodes() -> list[Service]:
-    last = len(settings.KAFKA_NODES)
-    port = settings.port
-    return [Service(name, partial(commands.kafka, name), partial(probes.kafka, node, port(key)), 90, key,
-                    first_run=partial(commands.format_kafka, name),
+    last = settings.KAFKA_NODES[-1]
+    return [Service(n.service, partial(commands.kafka, n.service), partial(probes.kafka, n.node_id, n.port), 90, n.port,
+                    first_run=partial(commands.format_kafka, n.service),
                     # Every voter but the last is waited for only until it listens.
-                    start_ready=None if node == last else partial(probes.listening, port(ckey)),
+                    start_ready=None if n == last else partial(probes.listening, n.controller_port),
                     templates=("kafka/server.properties",),
-                    conf={"NODE_ID": node, "NODE_NAME": name, "NODE_PORT": port(key),
-                          "NODE_CONTROLLER_PORT": port(ckey)})
-            for name, node, key, ckey in settings.KAFKA_NODES]
+                    conf={"NODE_ID": n.node_id, "NODE_NAME": n.service, "NODE_PORT": n.port,
+                          "NODE_CONTROLLER_PORT": n.controller_port})
+            for n in settings.KAFKA_NODES]
 
 
 def datanodes() -> list[Service]:
-    port = settings.port
-    return [Service(name, partial(commands.datanode, folder, port(xfer), port(http), port(ipc)),
-                    partial(probes.datanode, port(xfer), port(http)), 90, xfer)
-            for name, folder, xfer, http, ipc in settings.DATANODES]
+    return [Service(n.service, partial(commands.datanode, n.folder, n.port, n.http_port, n.ipc_port),
+                    partial(probes.datanode, n.port, n.http_port), 90, n.port)
+            for n in settings.DATANODES]
 
 
 def spark_nodes() -> list[Service]:
@@ -75,36 +69,36 @@ def spark_nodes() -> list[Service]:
         return []
     env = {"SPARK_DAEMON_MEMORY": "256m", "SPARK_LOCAL_IP": settings.BIND_HOST,
            "HADOOP_CONF_DIR": str(settings.CONF / "hadoop")}
-    return [Service("spark-master", commands.spark_master, probes.spark_master, 60, "SPARK_MASTER_PORT", env=env),
-            *(Service(name, partial(commands.spark_worker, name, settings.port(key), settings.port(ui)),
-                      partial(probes.spark_worker, settings.port(ui)), 60, key, env=env, cwd=settings.DATA / name)
-              for name, key, ui in settings.SPARK_WORKERS)]
+    return [Service("spark-master", commands.spark_master, probes.spark_master, 60, settings.SPARK_MASTER_PORT, env=env),
+            *(Service(w.service, partial(commands.spark_worker, w.service, w.port, w.ui_port),
+                      partial(probes.spark_worker, w.ui_port), 60, w.port, env=env, cwd=settings.DATA / w.service)
+              for w in settings.SPARK_WORKERS)]
 
 
 def presto_nodes() -> list[Service]:
     # A coordinator that schedules no work on itself answers queries only once a worker
     # has registered: `up` waits for it to have started, and the worker's probe for both.
     coordinator_start = None if settings.PRESTO_INCLUDE_COORDINATOR == "true" else probes.presto_started
-    return [Service(name, partial(commands.presto, name), partial(probes.presto, node_id), 180, key,
-                    start_ready=coordinator_start if coordinator == "true" else None,
-                    cwd=settings.DATA / name, templates=("presto/config.properties",),
-                    conf={"NODE_ID": node_id, "NODE_PORT": settings.port(key), "NODE_COORDINATOR": coordinator,
+    return [Service(n.service, partial(commands.presto, n.service), partial(probes.presto, n.node_id), 180, n.port,
+                    start_ready=coordinator_start if n.coordinator else None,
+                    cwd=settings.DATA / n.service, templates=("presto/config.properties",),
+                    conf={"NODE_ID": n.node_id, "NODE_PORT": n.port, "NODE_COORDINATOR": str(n.coordinator).lower(),
                           # A worker refuses to start with this key at all.
-                          "NODE_DISCOVERY_SERVER": "discovery-server.enabled=true" if coordinator == "true" else ""})
-            for name, node_id, key, coordinator in settings.PRESTO_NODES]
+                          "NODE_DISCOVERY_SERVER": "discovery-server.enabled=true" if n.coordinator else ""})
+            for n in settings.PRESTO_NODES]
 
 
 SERVICES = [
     *kafka_nodes(),
-    Service("namenode", commands.namenode, probes.namenode, 90, "NAMENODE_PORT",
+    Service("namenode", commands.namenode, probes.namenode, 90, settings.NAMENODE_PORT,
             first_run=commands.format_namenode),
     *datanodes(),
-    Service("metastore", commands.metastore, probes.metastore, 120, "METASTORE_PORT",
+    Service("metastore", commands.metastore, probes.metastore, 120, settings.METASTORE_PORT,
             first_run=commands.compile_metastore_launcher),
     *spark_nodes(),
     *presto_nodes(),
-    Service("api", commands.api, probes.api, 30, "API_PORT", first_run=commands.create_topic, cwd=settings.ROOT),
-    Service("stream", commands.stream, probes.stream, 180, "SPARK_UI_PORT", owns_port=False,
+    Service("api", commands.api, probes.api, 30, settings.API_PORT, first_run=commands.create_topic, cwd=settings.ROOT),
+    Service("stream", commands.stream, probes.stream, 180, settings.SPARK_UI_PORT, owns_port=False,
             first_run=commands.register_tables, cwd=settings.ROOT, fresh=(probes.STREAM_READY,),
             env={"GAME_EVENTS_READY_FILE": str(probes.STREAM_READY), "STREAM_PROGRESS_FILE": str(STREAM_PROGRESS)}),
 ]

@@ -27,7 +27,7 @@ def show(names: list[str]) -> int:
             rss = rss_mib(pid)
             total += rss
             mem = f"{rss:.0f}"
-        rows.append((svc.name, pid or "-", svc.port_number, health, mem))
+        rows.append((svc.name, pid or "-", svc.port, health, mem))
     print(f"profile {settings.PROFILE}, data in {settings.DATA}")
     print(ROW.format("SERVICE", "PID", "PORT", "HEALTH", "RSS_MiB"))
     for row in rows:

@@ -90,6 +90,6 @@ def test_every_service_listens_on_loopback_only(pipeline):
         sockets = listening_sockets(pid)
         assert sockets, f"{svc.name} listens nowhere"
         if svc.owns_port:
-            assert ("127.0.0.1", svc.port_number) in sockets, (svc.name, sockets)
+            assert ("127.0.0.1", svc.port) in sockets, (svc.name, sockets)
         public = {s for s in sockets if not s[0].startswith("127.")}
         assert len(public) <= UNBINDABLE.get(svc.name, 0), (svc.name, public)

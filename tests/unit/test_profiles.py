@@ -1,11 +1,13 @@
 """The two profiles' config files, as `python -m stack render` writes them: one node per
-engine, or a file per node of the cluster, from the same templates."""
+engine, or a file per node of the cluster, from the same templates; and which profile a
+command acts on."""
 import os
 import subprocess
 import sys
 from pathlib import Path
 
-from tests.support.commands import ROOT
+from stack import profile
+from tests.support.commands import BIN, ROOT
 
 
 def rendered(tmp_path: Path, profile: str) -> Path:
@@ -56,3 +58,30 @@ def test_the_cluster_profile_has_a_config_per_node(tmp_path):
         "false", "http://127.0.0.1:8080")
     assert "spark://127.0.0.1:7077" in (conf / "spark" / "spark-defaults.conf").read_text()
     assert "<name>dfs.replication</name><value>2</value>" in (conf / "hadoop" / "hdfs-site.xml").read_text()
+
+
+def test_a_command_without_a_profile_acts_on_the_running_one(tmp_path, monkeypatch):
+    monkeypatch.setattr(profile, "ACTIVE_FILE", tmp_path / "active-profile")
+    monkeypatch.setenv("STACK_PROFILE", "")
+    profile.choose()
+    assert os.environ["STACK_PROFILE"] == ""  # none running: settings' default, local
+    profile.ACTIVE_FILE.write_text("cluster")
+    profile.choose()
+    assert os.environ["STACK_PROFILE"] == "cluster"
+    monkeypatch.setenv("STACK_PROFILE", "local")
+    profile.choose()
+    assert os.environ["STACK_PROFILE"] == "local"  # the caller's word goes
+
+
+def test_an_unknown_profile_is_one_plain_line():
+    res = subprocess.run([sys.executable, "-m", "stack", "status"], cwd=ROOT, capture_output=True, text=True,
+                         timeout=60, env={**os.environ, "STACK_PROFILE": "clustre"})
+    assert (res.returncode, res.stderr) == (1, "error: STACK_PROFILE='clustre'; it is one of: local, cluster\n")
+
+
+def test_the_bin_wrappers_pass_the_profile_on():
+    # A wrapper's settings are its profile's, and so are those of the Python it starts.
+    out = subprocess.run(["bash", "-c", f". {BIN / '_env.sh'}; echo $STACK_PROFILE $KAFKA_BOOTSTRAP"], cwd="/",
+                         capture_output=True, text=True, timeout=60, check=True,
+                         env={**os.environ, "STACK_PROFILE": "cluster"}).stdout
+    assert out.split() == ["cluster", "127.0.0.1:29092,127.0.0.1:29094,127.0.0.1:29096"]
