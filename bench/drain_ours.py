@@ -1,7 +1,7 @@
 """Spark job for bench/drain.py: our stream (game_events.stream: column expressions,
 one atomic file per batch) drains the backlog of EVENTS_TOPIC, then stops.
 
-    spark-submit bench/drain_ours.py      (EVENTS_TOPIC, EVENTS_PATH, ... from the environment)
+    spark-submit bench/drain_ours.py      (EVENTS_TOPIC, EVENTS_PATH, STREAM_PARSER, ... from the environment)
 """
 import json
 import logging
@@ -10,6 +10,7 @@ import time
 from bench.common import batch_metrics
 from game_events import settings, spark
 from game_events.storage.hadoopfs import HadoopFs
+from game_events.stream import parsers
 from game_events.stream.job import start_query
 from game_events.stream.landing import landed_files
 
@@ -22,12 +23,14 @@ def landed(session, table_path: str) -> int:
 def main():
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     session = spark.session("drain_ours")
+    parser = parsers.active(session)  # as the stream does, before its clock starts
     t0 = time.monotonic()
     query = start_query(session, availableNow=True)
     query.awaitTermination()
     seconds = time.monotonic() - t0
     rows = sum(landed(session, p) for p in (settings.EVENTS_PATH, settings.BAD_EVENTS_PATH))
-    print(json.dumps({"seconds": round(seconds, 2), "rows_landed": rows, "batches": batch_metrics(query)}))
+    print(json.dumps({"seconds": round(seconds, 2), "rows_landed": rows, "batches": batch_metrics(query),
+                      "parser": parser}))
 
 
 if __name__ == "__main__":

@@ -10,7 +10,7 @@ import subprocess
 from pathlib import Path
 
 from game_events import settings
-from game_events.spark import compile_java, pyspark_jars
+from game_events.spark import pyspark_jars
 from stack import StackError, probes
 
 ROOT = settings.ROOT
@@ -27,6 +27,13 @@ def java(tool: str = "java") -> str:
         raise StackError(f"Java 17 not found at {settings.JAVA_HOME}; install it with: "
                          "sudo apt-get install -y openjdk-17-jdk-headless (or set JAVA17_HOME)")
     return str(exe)
+
+
+def compile_java(source: Path, classes: Path) -> None:
+    """Compiles one Java source against pyspark's jars into the folder classes; a failure
+    raises CalledProcessError with javac's stderr (bytes)."""
+    subprocess.run([java("javac"), "-nowarn", "--release", "17", "-cp", f"{pyspark_jars()}/*", "-d", classes,
+                    source], check=True, capture_output=True)
 
 
 def need_install(path: Path) -> None:

@@ -10,6 +10,7 @@ from pyspark.sql import DataFrame
 
 from game_events import settings, spark
 from game_events.storage.hadoopfs import HadoopFs
+from game_events.stream import parsers
 from game_events.stream.landing import land_batch, landed_files
 from game_events.stream.progress import TOTALS, mark_ready, write_progress
 
@@ -92,6 +93,7 @@ def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     session = spark.session("write_event_stream")
     refuse_orphaned_output(session)
+    parsers.active(session)  # chosen, and a fallback said, before the first batch
     log.info("streaming %s from %s to %s every %s", settings.TOPIC, settings.KAFKA_BOOTSTRAP, settings.EVENTS_PATH,
              settings.TRIGGER)
 

@@ -15,7 +15,7 @@ from game_events import catalogue, settings
 from game_events.storage.fs import FileSystem
 from game_events.storage.hadoopfs import HadoopFs
 from game_events.storage.parquet_footer import concat_parts, read_footer, rows_of
-from game_events.stream import rules
+from game_events.stream import parsers, rules
 from game_events.stream.progress import TOTALS, write_progress
 
 log = logging.getLogger("game_events.stream")
@@ -88,25 +88,23 @@ def land_batch(records: DataFrame, batch_id: int) -> None:
     the rest land in hive_bad_events."""
     t0 = time.monotonic()
     ignored = list(catalogue.IGNORED_EVENT_TYPES)
-    # Counted by the parser itself: an Observation would split the pass in two stages and
-    # copy every row between them.
-    misses = rules.misses_counter(records.sparkSession)
-    in_form = rules.parse_api_form(records, misses)
+    parser = parsers.active(records.sparkSession)
+    in_form, misses = rules.parse_api_form(records, parser)
 
     def others() -> DataFrame:
         # Built only when needed: even planning the rules costs a cold job seconds.
-        return rules.parse_others(records)
+        return rules.parse_others(records, parser)
 
     def events():
         yield in_form.where(F.col("in_api_form") & ~F.col("event_type").isin(ignored)).select(*EVENT_COLUMNS)
-        if misses.value():
+        if misses():
             yield others().where(F.col("reason").isNull() & ~F.col("event_type").isin(ignored)).select(*EVENT_COLUMNS)
 
     fs = HadoopFs(records.sparkSession)
     landed = commit(fs, events(), settings.EVENTS_PATH, batch_id)
     events_s = time.monotonic() - t0
     bad = 0
-    if landed is None or misses.value():
+    if landed is None or misses():
         bad = commit(fs, iter([others().where(F.col("reason").isNotNull()).select(*BAD_COLUMNS)]),
                      settings.BAD_EVENTS_PATH, batch_id) or 0
     landed = landed or 0

@@ -7,12 +7,14 @@ event and otherwise names the first rule the record breaks.
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
 from game_events import catalogue
+from game_events.stream import parsers
 
 CORRUPT = "_corrupt_record"
 
@@ -81,69 +83,50 @@ def reasons() -> list[tuple[Column, Column | str]]:
     return rules
 
 
-def api_form(misses=None) -> Column:
-    """A Kafka record's event columns (a struct) when its value is in exactly the form the API
-    writes (catalogue.wire_spec), else null: such a record is a valid event by construction.
-    One pass over the bytes in Java (game_events/stream/java/ApiForm.java), where a regular
-    expression and Jackson took two. misses: a JVM LongAccumulator (see misses_counter) that
-    counts the records for which it is null, or None."""
-    from pyspark import SparkContext
-
-    jvm = SparkContext._active_spark_context._jvm
-    return Column(jvm.game_events.stream.ApiForm.column(F.col("value")._jc, catalogue.wire_spec(), misses))
+def in_api_form(parser: str) -> Column:
+    """True for a Kafka record in exactly the form the API writes (see parsers); false, not
+    null, for a tombstone."""
+    return parsers.form(parser).isNotNull()
 
 
-def misses_counter(session):
-    """A new JVM LongAccumulator for api_form(misses=...): after an action, its value() is the
-    number of records that read outside the API's form (never fewer; more only if Spark ran a
-    task again)."""
-    return session.sparkContext._jsc.sc().longAccumulator("records outside the API's form")
-
-
-def in_api_form() -> Column:
-    """True for a Kafka record in exactly the form the API writes; false, not null, for a
-    tombstone."""
-    return api_form().isNotNull()
-
-
-def parse_api_form(kafka_records: DataFrame, misses=None) -> DataFrame:
+def parse_api_form(kafka_records: DataFrame, parser: str) -> tuple[DataFrame, Callable[[], int]]:
     """Kafka records -> one row per record: every column of hive_events, from the API's
     form alone, and `in_api_form`; a record outside that form has only its raw_event and
-    timestamp, and counts in misses (see api_form). The stream's first pass: it needs none of
-    the rules, so their expressions are neither planned nor compiled for a batch in which
-    every record is in that form (the usual case), which saves seconds on a cold start."""
+    timestamp. The stream's first pass: it needs none of the rules, so their expressions
+    are neither planned nor compiled for a batch in which every record is in that form
+    (the usual case), which saves seconds on a cold start. Also returns a function that
+    gives, once an action has run, how many records were outside the form."""
     api = F.col("api")
     columns = [api[name].alias(name) if name not in dict(catalogue.RECORD_COLUMNS) else F.col(name)
                for name, _ in catalogue.COLUMNS]
-    return (kafka_records
-            .select(F.col("value").cast("string").alias("raw_event"),
-                    F.col("timestamp").cast("string").alias("timestamp"), api_form(misses).alias("api"))
-            .select(*columns, api.isNotNull().alias("in_api_form")))
+    first, misses = parsers.with_form(kafka_records, parser, F.col("value").cast("string").alias("raw_event"),
+                                      F.col("timestamp").cast("string").alias("timestamp"))
+    return first.select(*columns, api.isNotNull().alias("in_api_form")), misses
 
 
-def parse_others(kafka_records: DataFrame) -> DataFrame:
+def parse_others(kafka_records: DataFrame, parser: str) -> DataFrame:
     """parse() of only the records outside the API's form, through every rule: the stream's
     second pass, for a batch that has any. With parse_api_form's rows in that form, it
     gives every record what parse() gives it."""
-    return parse(kafka_records.where(~in_api_form()), fast_path=False)
+    return parse(kafka_records.where(~in_api_form(parser)), parser=None)
 
 
-def parse(kafka_records: DataFrame, fast_path: bool = True) -> DataFrame:
+def parse(kafka_records: DataFrame, parser: str | None) -> DataFrame:
     """Kafka records -> one row per record: every column of hive_events and of
     hive_bad_events, and `reason` (null for a valid event).
 
-    A record in exactly the form the API writes (api_form) is valid by construction and
-    skips the rules: one pass over its bytes instead of a JSON parse, some forty checks and
-    a second, strict JSON parse. fast_path=False applies the rules to every record (the
-    tests check that both ways give the same answers)."""
+    With a parser (parsers.PARSERS), a record in exactly the form the API writes is valid
+    by construction and skips the rules: one parse of the form instead of a JSON parse,
+    some forty checks and a second, strict JSON parse. parser=None applies the rules to
+    every record (the tests check that all ways give the same answers)."""
     parsed = kafka_records
-    for columns in _stages(fast_path):
+    for columns in _stages(parser):
         parsed = parsed.select(*columns)
     return parsed
 
 
 @functools.cache
-def _stages(fast_path: bool) -> tuple[list[Column | str], ...]:
+def _stages(parser: str | None) -> tuple[list[Column | str], ...]:
     # Built once per process: the stream parses every micro-batch with the same columns, and
     # building the rules' expressions through py4j took 0.4-0.6 s of each batch's landing.
     # They name columns, not a DataFrame's, so any batch can use them.
@@ -154,7 +137,7 @@ def _stages(fast_path: bool) -> tuple[list[Column | str], ...]:
     record = [
         "value", "partition", "offset",
         F.col("timestamp").cast("string").alias("timestamp"),
-        (api_form() if fast_path else F.when(F.lit(False), api_form())).alias("api"),
+        (parsers.form(parser) if parser else F.lit(None).cast(parsers.schema())).alias("api"),
     ]
     # Valid UTF-8 is its own make_valid_utf8.
     raw = ["*", F.when(api.isNotNull(), value).otherwise(F.make_valid_utf8(value)).alias("raw_event")]

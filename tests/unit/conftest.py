@@ -9,18 +9,33 @@ def spark():
     """One local Spark session for every unit test (no Hive, no Kafka, no UI)."""
     from pyspark.sql import SparkSession
 
-    from game_events.spark import stream_jar
+    from game_events.stream import parsers
 
     session = (SparkSession.builder.master("local[1]").appName("unit-tests")
-               .config("spark.jars", str(stream_jar()))  # the stream's own expression
                .config("spark.ui.enabled", "false").config("spark.sql.session.timeZone", "UTC")
                .config("spark.sql.shuffle.partitions", "1")
                # The rules are one large expression: compiled expression by expression, not
                # fused into one whole-stage function, a few rows take a third less time
                # through the same expression code.
                .config("spark.sql.codegen.wholeStage", "false").getOrCreate())
+    # The java parser's jar, loaded the stream's way; `make install` built it.
+    assert parsers.choose(session, parsers.JAVA) == parsers.JAVA
     yield session
     session.stop()
+
+
+@pytest.fixture(params=["java", "sql"])
+def parser(request):
+    return request.param
+
+
+@pytest.fixture(params=["whole-stage codegen", "no whole-stage codegen"])
+def codegen(spark, request):
+    """Both ways Spark runs a projection: fused into one generated function per stage, or
+    expression by expression."""
+    spark.conf.set("spark.sql.codegen.wholeStage", str(request.param == "whole-stage codegen").lower())
+    yield request.param
+    spark.conf.set("spark.sql.codegen.wholeStage", "false")
 
 
 @pytest.fixture(scope="module")

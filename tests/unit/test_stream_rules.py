@@ -4,7 +4,7 @@ import datetime
 import json
 
 from game_events import catalogue
-from game_events.stream import rules
+from game_events.stream import parsers, rules
 from tests.support.poison import KINDS, good
 
 
@@ -18,8 +18,10 @@ def records(spark, values: list[bytes | None]):
     return spark.createDataFrame([(v, 0, i, now) for i, v in enumerate(values)], schema)
 
 
-def parsed(spark, values: list[bytes | None], fast_path: bool = True) -> list:
-    return rules.parse(records(spark, values), fast_path).orderBy("kafka_offset").collect()
+def parsed(spark, values: list[bytes | None], parser: str | None = "sql") -> list:
+    """rules.parse(): with a parser, records in the API's form skip the rules; None: every
+    record through every rule."""
+    return rules.parse(records(spark, values), parser).orderBy("kafka_offset").collect()
 
 
 def test_every_kind_of_bad_record_gets_its_reason(spark):
@@ -102,27 +104,27 @@ NEAR_MISSES = [
 ]
 
 
-def test_the_fast_path_agrees_with_the_rules_on_every_record(spark):
+def test_the_fast_path_agrees_with_the_rules_on_every_record(spark, parser, codegen):
     values = NEAR_MISSES + [make(3) for _, make, _ in KINDS] + [good("bob", 5)]
-    fast, slow = parsed(spark, values), parsed(spark, values, fast_path=False)
+    fast, slow = parsed(spark, values, parser), parsed(spark, values, None)
     assert [r.asDict() for r in fast] == [r.asDict() for r in slow]
-    took_fast_path = [r["value"] for r in records(spark, NEAR_MISSES).where(rules.in_api_form()).collect()]
+    took_fast_path = [r["value"] for r in records(spark, NEAR_MISSES).where(rules.in_api_form(parser)).collect()]
     assert sorted(took_fast_path) == sorted(IN_API_FORM)
     # Not vacuous: the set holds valid and invalid records.
     assert 8 <= sum(r["reason"] is None for r in slow) < len(values) - 40
 
 
-def test_the_landings_two_passes_give_what_the_rules_give(spark):
+def test_the_landings_two_passes_give_what_the_rules_give(spark, parser):
     """The landing parses in two passes: the records in the API's form (rules.parse_api_form)
     and then only the others, through every rule (rules.parse_others). Together they must
     give every record exactly what the rules give it, a tombstone too."""
     df = records(spark, NEAR_MISSES + [make(3) for _, make, _ in KINDS] + [good("bob", 5), None])
     columns = [n for n, _ in catalogue.COLUMNS]
-    whole = {r["kafka_offset"]: r.asDict() for r in rules.parse(df, fast_path=False).collect()}
+    whole = {r["kafka_offset"]: r.asDict() for r in rules.parse(df, None).collect()}
     # A projection keeps the records' order: the first pass's row i is the record at offset i.
     fast = {offset: {**{c: r[c] for c in columns}, "reason": None}
-            for offset, r in enumerate(rules.parse_api_form(df).collect()) if r["in_api_form"]}
-    others = {r["kafka_offset"]: r.asDict() for r in rules.parse_others(df).collect()}
+            for offset, r in enumerate(rules.parse_api_form(df, parser)[0].collect()) if r["in_api_form"]}
+    others = {r["kafka_offset"]: r.asDict() for r in rules.parse_others(df, parser).collect()}
     assert set(fast) | set(others) == set(whole) and not set(fast) & set(others)
     assert fast == {o: {c: whole[o][c] for c in columns + ["reason"]} for o in fast}
     assert others == {o: whole[o] for o in others}
@@ -131,23 +133,26 @@ def test_the_landings_two_passes_give_what_the_rules_give(spark):
     assert len(fast) >= 10
 
 
-def test_the_first_pass_counts_each_record_outside_the_form_once(spark):
+# How each parser's work shows in an executed plan.
+PARSE_IN_PLAN = {"java": "api_form(", "sql": "RLIKE"}
+
+
+def test_the_first_pass_counts_each_record_outside_the_form_once(spark, parser):
     """The landing runs its rules only for a batch in which the parser counted records outside
     the API's form. The count must miss none (a tombstone too), and the filter that the
     landing puts after the parse must not make Spark parse a record twice."""
-    misses = rules.misses_counter(spark)
-    first_pass = (rules.parse_api_form(records(spark, NEAR_MISSES + [None]), misses)
-                  .where("in_api_form AND event_type != 'default'").select("raw_event"))
-    assert str(first_pass._jdf.queryExecution().executedPlan()).count("api_form(") == 1
+    first_pass, misses = rules.parse_api_form(records(spark, NEAR_MISSES + [None]), parser)
+    first_pass = first_pass.where("in_api_form AND event_type != 'default'").select("raw_event")
+    assert str(first_pass._jdf.queryExecution().executedPlan()).count(PARSE_IN_PLAN[parser]) == 1
     landed = first_pass.collect()
-    assert misses.value() == len(NEAR_MISSES) + 1 - len(IN_API_FORM)
+    assert misses() == len(NEAR_MISSES) + 1 - len(IN_API_FORM)
     assert sorted(r["raw_event"].encode() for r in landed) == sorted(v for v in IN_API_FORM
                                                                      if b'"event_type":"default"' not in v)
 
 
-def test_every_event_the_api_writes_takes_the_fast_path(spark):
+def test_every_event_the_api_writes_takes_the_fast_path(spark, parser):
     """What catalogue.encode makes of each event the API can build is in the form the
-    stream's parser takes (rules.api_form), with its values, so valid traffic skips the rules."""
+    stream's parsers take (parsers.form), with its values, so valid traffic skips the rules."""
     values = [{"user": "u" * 64, "name": "n", "amount": "9999999999"}, {"user": "Bob the 2nd", "name": "knights",
                                                                        "amount": "0"}]
     bodies = []
@@ -159,7 +164,7 @@ def test_every_event_the_api_writes_takes_the_fast_path(spark):
                                 {"Accept": None, "Host": "h" * 256, "User-Agent": None}):
                     bodies.append((headers, built, catalogue.encode({**headers, **built})))
     assert len(bodies) == 2 * 2 * (len(catalogue.EVENTS) + 2)
-    got = records(spark, [b for _, _, b in bodies]).select(rules.api_form().alias("api")).collect()
+    got = records(spark, [b for _, _, b in bodies]).select(parsers.form(parser).alias("api")).collect()
     for (headers, built, _), row in zip(bodies, got):
         assert row["api"] is not None
         parsed_values = {k: (int(v) if k in catalogue.COIN_FIELDS else v)
