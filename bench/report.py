@@ -135,6 +135,7 @@ def render(out: Path, scale: str, seconds: float, ran: list[str] | None = None, 
         d = r["drain"]
         md += ["", "## Streaming drain (`bench/drain.py`)", "", prose("drain", **d), ""]
         jobs = [("ours", "ours (the API's form read in Java, the rules for other records, atomic file per batch)"),
+                ("ours_sql", "ours with STREAM_PARSER=sql (the form read by rlike and from_json, no jar)"),
                 ("seed", "seed (Python UDF filter, from_json, file sink)"),
                 ("floor", "floor (no filter, no parsing: each value written as it is)")]
         md += table(["job", "seconds", "events/s", "× seed", "rows landed", "load per run",

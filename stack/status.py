@@ -73,7 +73,8 @@ def counters() -> list[str]:
     if running_pid(BY_NAME["stream"]) and STREAM_PROGRESS.exists():
         p = json.loads(STREAM_PROGRESS.read_text())
         lines.append(f"stream  {p['batches']} batches, landed {p['landed']}, quarantined {p['quarantined']}, "
-                     f"restarts {p['restarts']} since the job started (last update {p['time']})")
+                     f"restarts {p['restarts']} since the job started (last update {p['time']}); "
+                     f"{p.get('parser', 'unknown')} parser")
     else:
         lines.append("stream  not running, or no batch yet")
     try:

@@ -94,6 +94,7 @@ def main() -> None:
     session = spark.session("write_event_stream")
     refuse_orphaned_output(session)
     parsers.active(session)  # chosen, and a fallback said, before the first batch
+    write_progress()  # `status` shows this job's parser and counters from its start
     log.info("streaming %s from %s to %s every %s", settings.TOPIC, settings.KAFKA_BOOTSTRAP, settings.EVENTS_PATH,
              settings.TRIGGER)
 

@@ -27,6 +27,7 @@ from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
 from game_events import catalogue, settings
+from game_events.stream.progress import CHOSEN
 
 log = logging.getLogger("game_events.stream")
 JAVA, SQL = "java", "sql"
@@ -189,21 +190,13 @@ def choose(session, wanted: str = settings.STREAM_PARSER, jar: Path = settings.S
 
 # --- the seam ------------------------------------------------------------------------
 
-_active: dict[str, str] = {}
-
-
 def active(session) -> str:
-    """The parser this process parses with: chosen (choose()) on first use, then kept, so the
-    stream logs a fallback once, not on every batch."""
-    if "parser" not in _active:
-        _active["parser"] = choose(session)
-        log.info("parsing the API's form with the %s parser", _active["parser"])
-    return _active["parser"]
-
-
-def use(parser: str) -> None:
-    """Makes active() give parser from now on (the benchmarks and tests pick one)."""
-    _active["parser"] = parser
+    """The parser this process parses with: chosen (choose()) on first use, then kept (in
+    the job's progress, for `status`), so the stream logs a fallback once, not per batch."""
+    if "parser" not in CHOSEN:
+        CHOSEN["parser"] = choose(session)
+        log.info("parsing the API's form with the %s parser", CHOSEN["parser"])
+    return CHOSEN["parser"]
 
 
 def form(parser: str, misses=None) -> Column:

@@ -12,6 +12,8 @@ from game_events import settings
 
 # Counted since the job started.
 TOTALS = {"batches": 0, "landed": 0, "quarantined": 0, "restarts": 0}
+# What the job runs with, once chosen (the parser: see parsers.active).
+CHOSEN: dict[str, str] = {}
 
 
 def write_progress(**extra) -> None:
@@ -19,7 +21,7 @@ def write_progress(**extra) -> None:
         return
     tmp = settings.STREAM_PROGRESS_FILE + ".tmp"
     with open(tmp, "w") as f:
-        json.dump({**TOTALS, **extra, "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}, f)
+        json.dump({**TOTALS, **CHOSEN, **extra, "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}, f)
     os.replace(tmp, settings.STREAM_PROGRESS_FILE)  # a reader never sees half a file
 
 
