@@ -1,4 +1,5 @@
-"""The one Kafka topic helper (confluent-kafka): the brokers, create or delete a topic,
+"""The one Kafka topic helper (confluent-kafka): the brokers, a topic's partitions' leaders
+and in-sync replicas, create or delete a topic,
 write records to it, read its end offsets, read its records. Every call is bounded and raises KafkaException (or
 OSError) when Kafka does not answer; the API's producer lives in game_events.api."""
 from __future__ import annotations
@@ -31,6 +32,15 @@ def brokers(bootstrap: str = settings.KAFKA_BOOTSTRAP, timeout_s: float = TIMEOU
     from confluent_kafka.admin import AdminClient
 
     return set(AdminClient(_config(**{"bootstrap.servers": bootstrap})).list_topics(timeout=timeout_s).brokers)
+
+
+def partitions(topic: str = settings.TOPIC, timeout_s: float = TIMEOUT_S) -> dict[int, tuple[int, list[int]]]:
+    """{partition: (leader's node id, in-sync replicas' node ids)} of a topic, from the
+    cluster's metadata."""
+    from confluent_kafka.admin import AdminClient
+
+    meta = AdminClient(_config()).list_topics(topic, timeout=timeout_s).topics[topic]
+    return {p: (m.leader, sorted(m.isrs)) for p, m in meta.partitions.items()}
 
 
 def create(topic: str = settings.TOPIC, partitions: int = 1, replication: int = settings.TOPIC_REPLICATION) -> bool:

@@ -7,9 +7,8 @@ import time
 from collections import Counter
 
 import pytest
-from confluent_kafka.admin import AdminClient
 
-from game_events import settings
+from game_events import settings, topic
 from stack import probes
 from stack.processes import logfile
 from tests.support.commands import BIN, launcher, run
@@ -21,13 +20,6 @@ from tests.support.waits import wait_for, wait_for_commits
 
 pytestmark = pytest.mark.timeout(900, func_only=True)
 BROKER_DOWN_S = 30  # the issue's outage: the broker is started again 30 s after the kill
-
-
-def partitions() -> dict[int, tuple[int, list[int]]]:
-    """{partition: (leader, in-sync replicas)} of the events topic."""
-    admin = AdminClient({"bootstrap.servers": settings.KAFKA_BOOTSTRAP, "log_level": 0, "error_cb": lambda e: None})
-    meta = admin.list_topics(settings.TOPIC, timeout=10).topics[settings.TOPIC]
-    return {p: (m.leader, sorted(m.isrs)) for p, m in meta.partitions.items()}
 
 
 def quorum_leader() -> int:
@@ -50,13 +42,13 @@ def lose_broker(tag: str, node: int, role: str) -> None:
         t_kill = time.monotonic()
         kill(name)
         # Fenced: it leads no partition and has left every ISR.
-        _, fenced = wait_for(lambda: all(leader != node and node not in isr for leader, isr in partitions().values()),
+        _, fenced = wait_for(lambda: all(leader != node and node not in isr for leader, isr in topic.partitions().values()),
                              20, interval=0.1, what=f"node {node} out of every partition's leader and ISR")
         controller_during = quorum_leader()
         time.sleep(max(0.0, BROKER_DOWN_S - (time.monotonic() - t_kill)))  # the fault itself
         t_restart = time.monotonic()
         launcher("up", name)
-        wait_for(lambda: all(len(isr) == 3 for _, isr in partitions().values()), 60,
+        wait_for(lambda: all(len(isr) == 3 for _, isr in topic.partitions().values()), 60,
                  what="every partition's ISR back to 3 replicas")
         load.wait_answered(200, after=time.monotonic())
     statuses = Counter(s.status for s in load.sent)
@@ -74,7 +66,7 @@ def lose_broker(tag: str, node: int, role: str) -> None:
 
 
 def test_losing_the_broker_that_leads_most_partitions(pipeline, tag):
-    node = Counter(leader for leader, _ in partitions().values()).most_common(1)[0][0]
+    node = Counter(leader for leader, _ in topic.partitions().values()).most_common(1)[0][0]
     lose_broker(tag, node, f"the leader of the most partitions; the active controller was node {quorum_leader()}")
 
 
