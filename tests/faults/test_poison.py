@@ -7,7 +7,8 @@ import pytest
 from game_events import settings, topic
 from tests.support.engines import caught_up, presto_rows
 from tests.support.figures import record_figure
-from tests.support.poison import KINDS, MEGABYTE, good
+from tests.support.load import assert_same_rows, expected_row, landed_rows
+from tests.support.poison import HEADERS, KINDS, MEGABYTE, good
 from tests.support.services import pid_of
 from tests.support.waits import wait_for
 
@@ -43,6 +44,9 @@ def test_poison_records_are_quarantined_with_their_reason_and_good_ones_land(pip
     assert len(big) == 3 and all(lengths[o] > MEGABYTE for o in big)
     landed = dict(presto_rows(f"select user, count(*) from hive_events where user like 'good%-{tag}' group by 1"))
     assert landed == {u: 1 for u in good_users}
+    goods = [json.loads(v) for v, reason in plan if reason is None]
+    want = [expected_row("get_paid", {"user": e["user"], "amount": str(e["amount"])}, HEADERS) for e in goods]
+    assert_same_rows(landed_rows(f"\"user\" like 'good%-{tag}'"), want, "the good events between the poison")
     assert pid_of("stream") == stream_pid
     record_figure("poison records: bad sent, kinds, quarantined with the right reason, good sent, good landed",
                   (len(expected_bad), len(KINDS), len(expected_bad) - len(wrong), len(good_users), len(landed)))

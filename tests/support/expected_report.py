@@ -1,10 +1,17 @@
-"""The report's numbers worked out in plain Python from its seeded requests, without its
-SQL: what each table of report.md must say, with the prices and fee pinned by hand."""
+"""The report's numbers worked out in plain Python, without its SQL: what each table of
+report.md must say, from its seeded requests (with the prices and fee pinned by hand)
+and, for the two tables that depend on when events landed, from the landed rows' own
+timestamps and files."""
 from __future__ import annotations
 
+import calendar
+import re
+import time
 from collections import Counter, defaultdict
 
 from tests.support.data import GUILD_FEE, ROUTES, SWORD_PRICES
+
+POINTS = 300  # "Guild membership over time": a longer run is cut into this many intervals
 
 
 def landed_events(seeded) -> list[tuple[str, dict, dict]]:
@@ -51,3 +58,43 @@ def expected_tables(seeded) -> dict[str, list[tuple]]:
 def members_at_the_end(seeded) -> dict[str, int]:
     """Members of each guild once the whole mix is in."""
     return {g: members for g, _, _, members in expected_tables(seeded)["Guild membership"]}
+
+
+def membership_over_time(changes) -> list[tuple[str, str, int]]:
+    """(guild, second, members) rows of "Guild membership over time", ordered by guild and
+    second, from each landed join or quit as (guild, event_type, timestamp). The report's
+    rule: each guild's joins minus quits per second ('YYYY-MM-DD hh:mm:ss', the
+    timestamp's first 19 characters; a second whose joins and quits cancel out is still a
+    point); the seconds from the first to the last change of either guild, cut into
+    intervals of ceil(span / 300) seconds (at least 1) counted from the first change; one
+    point per guild and interval, at its last second, with the members after it."""
+    delta: dict[tuple[str, str], int] = defaultdict(int)
+    for guild, event_type, timestamp in changes:
+        delta[guild, timestamp[:19]] += 1 if event_type == "join_a_guild" else -1
+    if not delta:
+        return []
+    t = {s: calendar.timegm(time.strptime(s, "%Y-%m-%d %H:%M:%S")) for _, s in delta}
+    first, last = min(t.values()), max(t.values())
+    width = max(1, -(-(last - first + 1) // POINTS))
+    points: dict[tuple[str, int], list] = {}  # (guild, interval) -> [its last second, its change]
+    for (guild, second), d in delta.items():
+        point = points.setdefault((guild, (t[second] - first) // width), [second, 0])
+        point[0], point[1] = max(point[0], second), point[1] + d
+    rows, members = [], Counter()
+    for (guild, _), (second, d) in sorted(points.items(), key=lambda kv: (kv[0][0], kv[1][0])):
+        members[guild] += d
+        rows.append((guild, second, members[guild]))
+    return rows
+
+
+def events_per_batch(landed) -> list[tuple]:
+    """(batch, events, first_event, last_event) rows of "Events per landed batch", from
+    each landed event as (file path, timestamp): the batch id is the number after
+    'batch-' in its file's name, without leading zeros (None for another file), ordered by
+    that number, files of no batch last."""
+    stamps: dict[str | None, list[str]] = defaultdict(list)
+    for path, timestamp in landed:
+        m = re.search(r"batch-0*([0-9]+)", path)
+        stamps[m[1] if m else None].append(timestamp)
+    order = sorted(stamps, key=lambda b: (b is None, int(b or 0)))
+    return [(b, len(stamps[b]), min(stamps[b]), max(stamps[b])) for b in order]
