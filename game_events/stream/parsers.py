@@ -110,15 +110,13 @@ def sql_form() -> Column:
     reads it (every value there is plain JSON: no escapes, keys in order)."""
     value = F.col("value").cast("string")
     s = spec()
-    types = dict(s.columns)
-    keys = [(key, column) for key, column, _ in s.headers] + [("event_type", "event_type")]
-    keys += [(c, c) for c, _ in s.columns if c not in dict(keys).values()]
-    json_schema = T.StructType([T.StructField(key, T._parse_datatype_string(types[column])) for key, column in keys])
-    parsed = F.from_json(value, json_schema)
-    struct = F.struct(*[parsed[key].alias(column) for key, column in keys])
-    # Reordered to the spec's column order, which ApiForm's struct has.
-    struct = F.struct(*[struct[c].alias(c) for c, _ in s.columns])
-    return F.when(F.is_valid_utf8(value) & value.rlike(wire_pattern()), struct)
+    keys = {column: key for key, column, _ in s.headers}
+    # The JSON's keys in the struct's order, so that a cast renames them by position.
+    json_schema = T.StructType([T.StructField(keys.get(c, c), T._parse_datatype_string(t)) for c, t in s.columns])
+    # One from_json of the value or of null: taking each field of it inside when() would
+    # parse the record once per field (no common subexpressions in a conditional branch).
+    matched = F.when(F.is_valid_utf8(value) & value.rlike(wire_pattern()), value)
+    return F.from_json(matched, json_schema).cast(schema())
 
 
 # --- the java parser's jar ---------------------------------------------------------------
