@@ -9,6 +9,7 @@ from collections import Counter
 
 import pytest
 
+from tests.support.children import stop
 from tests.support.commands import ROOT
 from tests.support.data import seed_describe_table, sent_by_generate_events
 from tests.support.waits import wait_for
@@ -37,13 +38,15 @@ def compose_env():
            "API_PUBLISH": "127.0.0.1:15000"}
     sh("bash", "compose/build.sh", env=env, timeout=3600)
     ticker = subprocess.Popen(["bash", "compose/health-ticker.sh", PROJECT], cwd=ROOT, env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     try:
         sh("docker-compose", "up", "-d", env=env, timeout=900)
         yield env
     finally:
-        sh("docker-compose", "down", "-v", "--remove-orphans", env=env, check=False, timeout=300)
-        ticker.terminate()
+        try:
+            sh("docker-compose", "down", "-v", "--remove-orphans", env=env, check=False, timeout=300)
+        finally:
+            stop(ticker, group=True)  # the ticker's loop and its sleep, even if `down` timed out
 
 
 def dc(env, *args, **kw):

@@ -30,6 +30,7 @@ from game_events import catalogue, settings, topic
 from tests.support import data
 from tests.support.commands import ROOT
 from tests.support.data import ROUTE_PARAMS, SWORD_PRICES
+from tests.support.children import stop
 from tests.support.figures import record_figure
 from tests.support.waits import wait_for
 
@@ -64,8 +65,7 @@ def fuzz_api(pipeline):
         wait_for(healthy, 30, what="the fuzz API")
         yield name
     finally:
-        proc.terminate()
-        proc.wait(30)
+        stop(proc)
         topic.delete(name)
         log.close()
 

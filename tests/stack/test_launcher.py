@@ -48,20 +48,28 @@ def test_port_in_use_is_one_clear_line(infra):
                                   "use by another process; stop it or set KAFKA_PORT to a free port")
 
 
+def gone_ok(read, path: str, default):
+    """read(path), or default when the path vanished meanwhile; any other error raises."""
+    try:
+        return read(path)
+    except (FileNotFoundError, ProcessLookupError):
+        return default
+
+
 def listening_sockets(pid: int) -> set[tuple[str, int]]:
     """(address, port) of every TCP socket in LISTEN state owned by pid or its children."""
     inodes, todo = set(), [pid]
     while todo:
         p = todo.pop()
-        try:
-            for fd in os.listdir(f"/proc/{p}/fd"):
-                target = os.readlink(f"/proc/{p}/fd/{fd}")
-                if target.startswith("socket:["):
-                    inodes.add(target[8:-1])
-            for task in os.listdir(f"/proc/{p}/task"):
-                todo += [int(c) for c in open(f"/proc/{p}/task/{task}/children").read().split()]
-        except OSError:
-            pass
+        # Only what vanished while being read is skipped (an fd closed, a thread or a child
+        # gone): each on its own, so one such race never hides the rest of the tree.
+        for fd in gone_ok(os.listdir, f"/proc/{p}/fd", default=[]):
+            target = gone_ok(os.readlink, f"/proc/{p}/fd/{fd}", default="")
+            if target.startswith("socket:["):
+                inodes.add(target[8:-1])
+        for task in gone_ok(os.listdir, f"/proc/{p}/task", default=[]):
+            todo += [int(c) for c in gone_ok(lambda f: open(f).read(), f"/proc/{p}/task/{task}/children",
+                                             default="").split()]
     out = set()
     for table in ("/proc/net/tcp", "/proc/net/tcp6"):
         for line in open(table).read().splitlines()[1:]:
