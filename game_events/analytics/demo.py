@@ -2,9 +2,12 @@
 
 It expects the pipeline to be up (`make demo` runs `python -m stack up pipeline` first:
 the engines, the topic, the tables, the API and the stream). It sends the seed's event
-mix with generate_events.sh, waits for it to land and prints Presto's answers.
+mix with generate_events.sh, waits for it to land and prints Presto's answers: about the
+whole table, or with TAG set (which generate_events.sh appends to its user names) about
+this run's events alone.
 
     python -m game_events.analytics.demo
+    make demo TAG=mine
 """
 from __future__ import annotations
 
@@ -53,15 +56,16 @@ def landing(report: str) -> int:
 
 def main() -> int:
     step = Progress()
+    tag = os.environ.get("TAG") or None
     try:
-        before = presto.scalar(count_sql())
+        before = presto.scalar(count_sql(tag))
         step(f"sending the seed's event mix with generate_events.sh to {settings.API_URL}")
         report = send_mix()
         print(textwrap.indent(report.rstrip("\n"), "    "))
         answered = time.monotonic()
         expected = landing(report)
         step(f"waiting for the next micro-batch to land {expected} events in HDFS")
-        while presto.scalar(count_sql()) < before + expected:
+        while presto.scalar(count_sql(tag)) < before + expected:
             if time.monotonic() - answered > LANDING_TIMEOUT_S:
                 raise RuntimeError(f"events did not land within {LANDING_TIMEOUT_S}s; see `make status` and "
                                    "`make logs S=stream`")
@@ -69,11 +73,12 @@ def main() -> int:
         step(f"landed; visible in Presto {time.monotonic() - answered:.1f}s after the last reply")
         for q in QUESTIONS:
             if q.in_demo:
-                header, rows = presto.query(q.sql())
+                header, rows = presto.query(q.sql(tag))
                 shown = table(header, rows[:DEMO_ROWS], markdown=False)
                 if len(rows) > DEMO_ROWS:
                     shown += f"\n({len(rows) - DEMO_ROWS} more rows; bin/presto --catalog hive --schema default)"
-                print(f"\n  {q.title}\n{textwrap.indent(shown, '    ')}")
+                print(f"\n  {q.title}{'' if tag is None else f' (the events tagged {tag})'}\n"
+                      f"{textwrap.indent(shown, '    ')}")
         print("\nThe stack keeps running: `make status`, `bin/presto --catalog hive --schema default`, "
               "`make down` to stop.")
         step("demo done")

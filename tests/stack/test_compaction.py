@@ -1,15 +1,20 @@
 """The compaction job on the real stack: small batch files merged by one HDFS concat
-while Presto is queried without pause and the stream keeps landing new batches."""
+while Presto is queried without pause and the stream keeps landing new batches, in
+hive_events and hive_bad_events, once or every period (--every)."""
 import json
 import re
+import subprocess
 import threading
+from collections import Counter
 
 import pytest
 import requests
 
-from game_events import settings
+from game_events import settings, topic
+from game_events.storage import checkpoint
 from game_events.storage.parquet_footer import empty_file, field, footer_of, rows_of
 from game_events.storage.webhdfs import WebHdfs
+from tests.support.children import stop
 from tests.support.commands import BIN, PYTHON, ROOT, run
 from tests.support.engines import hdfs_names, presto_rows
 from tests.support.figures import record_figure
@@ -181,3 +186,107 @@ def test_a_crashed_run_is_cleaned_up_by_the_next(pipeline, tag):
     assert ".compact-crashed.footer" not in names and "compacted-20000101000000-0123456789ab.parquet" not in names
     assert ".rewrite-0123456789ab" not in names
     assert presto_rows("select count(*) from hive_events") == total
+
+
+BATCH_NAME = re.compile(r"batch-(\d+)\.parquet$")
+# The line compact_events.py prints for each table at each run.
+RUN_LINE = re.compile(r"^(\S+): \d+ files -> \d+ \((\d+) merged into \d+, \d+ rows\)$", re.M)
+
+
+def merges(out: str, path: str) -> list[int]:
+    """Files merged in `path` at each run that `out` reports, in order."""
+    return [int(m[2]) for m in RUN_LINE.finditer(out) if m[1] == path]
+
+
+def answer(sql: str) -> list[tuple] | None:
+    """Presto's rows, or None when the query listed a file that a merge then swapped out
+    (file not found: a retry sees the merged file; a wrong count is never excused)."""
+    try:
+        return presto_rows(sql)
+    except Exception as e:
+        if "not exist" in str(e) or "not found" in str(e).lower() or "FileNotFound" in str(e):
+            return None
+        raise
+
+
+def committed(names: set[str]) -> bool:
+    """True once the stream's checkpoint records every batch-<id> file of names as
+    committed: the compaction merges only those, and a file is visible a moment before."""
+    ids = [int(m[1]) for m in map(BATCH_NAME.search, names) if m]
+    last = checkpoint.last_committed_batch()
+    return last is not None and last >= max(ids, default=-1)
+
+
+def test_compaction_merges_the_bad_events_files_too(pipeline, tag):
+    sql = (f'select raw_event, reason, kafka_partition, kafka_offset, timestamp, "$path" from hive_bad_events '
+           f"where raw_event like '%{tag}%'")
+    # One record per batch file (a single record cannot straddle two of the stream's batches),
+    # each with the reason the stream gives it (as in test_pipeline's GARBAGE).
+    bad = [(f'{{"event_type": "summon_dragon", "user": "b0-{tag}"}}', "unknown event_type: summon_dragon"),
+           (f"not json b1-{tag}", "not a JSON object"),
+           (f'{{"event_type": "get_paid", "user": "b2-{tag}", "amount": "lots"}}', "invalid field amount")]
+    sent = []  # (raw_event, reason, kafka offset)
+    for raw, reason in bad:  # three batch files: each write waits until the one before has landed
+        (offset,) = topic.produce(settings.TOPIC, [raw.encode()], key=f"compaction-{tag}".encode())
+        sent.append((raw, reason, offset))
+        rows, _ = wait_for(lambda: (lambda r: r if len(r) == len(sent) else None)(presto_rows(sql)), 90,
+                           what=f"bad record {len(sent)}")
+    assert sorted((r[0], r[1], r[3]) for r in rows) == sorted(sent)
+    before = Counter(r[:5] for r in rows)
+    old_files = {re.sub(r".*/", "", r[5]) for r in rows}
+    assert len(old_files) == 3 and all(BATCH_NAME.match(f) for f in old_files), old_files
+    wait_for(lambda: committed(old_files), 60, what=f"the stream to commit {sorted(old_files)}")
+
+    out = run(PYTHON, ROOT / "compact_events.py", "--older-than", "0s", "--no-rewrite").stdout
+    bad_runs = merges(out, settings.BAD_EVENTS_PATH)
+    assert len(bad_runs) == 1 and bad_runs[0] >= 3, out
+    rows = presto_rows(sql)
+    assert Counter(r[:5] for r in rows) == before, "the same bad records, each once"
+    merged = {re.sub(r".*/", "", r[5]) for r in rows}
+    assert len(merged) == 1 and next(iter(merged)).startswith("compacted-"), merged
+    after = hdfs_names(settings.BAD_EVENTS_PATH)
+    assert merged <= after and not old_files & after, "the three batch files were merged away"
+
+
+def test_every_keeps_merging_each_period_while_the_stream_lands(pipeline, tag, tmp_path):
+    sql = f"select count(*), sum(amount) from hive_events where user like '%-{tag}'"
+    paths = f'select distinct "$path" from hive_events where user like \'%-{tag}\''
+    log = tmp_path / "compact.log"
+    sent = 0
+
+    def land(n: int) -> None:
+        """n more events in one batch file, landed and committed."""
+        nonlocal sent
+        send(tag, n, start=sent)
+        sent += n
+        wait_for(lambda: answer(sql) == [truth(sent)], 90, what=f"{sent} events")
+        wait_for(lambda: (names := answer(paths)) is not None and committed({p for (p,) in names}), 60,
+                 what="the stream's commit of the batch")
+
+    def merged_file(runs: int, other_than: str | None = None):
+        """The one compacted file that holds all the events sent, once the job has merged
+        in `runs` runs; None before."""
+        assert proc.poll() is None, f"compact_events.py --every exited {proc.returncode}:\n{log.read_text()}"
+        rows = answer(paths)
+        if rows is None or len(rows) != 1 or answer(sql) != [truth(sent)]:
+            return None
+        name = re.sub(r".*/", "", rows[0][0])
+        done = sum(1 for m in merges(log.read_text(), PATH) if m)
+        return name if name.startswith("compacted-") and name != other_than and done >= runs else None
+
+    with open(log, "w") as out:
+        proc = subprocess.Popen([PYTHON, str(ROOT / "compact_events.py"), "--older-than", "0s", "--every", "5s",
+                                 "--no-rewrite"], cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
+        try:
+            land(10)
+            land(10)  # two files of the test, at least, for one period to merge
+            first, _ = wait_for(lambda: merged_file(1), 60, what="a period that merges the two batch files")
+            land(10)  # a later period merges it with the merged file
+            second, _ = wait_for(lambda: merged_file(2, other_than=first), 60,
+                                 what=f"a later period that merges {first} and the new batch file")
+            assert proc.poll() is None, log.read_text()
+        finally:
+            stop(proc)
+    # second holds part 3, which landed after first was merged: two periods merged.
+    assert presto_rows(sql) == [truth(30)]
+    assert first not in hdfs_names(PATH), f"{first} was merged into {second}"

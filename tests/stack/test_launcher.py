@@ -1,15 +1,19 @@
-"""The launcher (`python -m stack`) on the real local stack: status, idempotent start-up,
-one clear line for a taken port, and every service on loopback only."""
+"""The launcher (`python -m stack`) and its Make targets on the real local stack: status,
+idempotent start-up, one clear line for a taken port, every service on loopback only, the
+other profile refused while this one runs, a port from the environment, and `make logs`,
+`make down` and `make reset`."""
 import ipaddress
 import os
 import signal
+import socket
 import subprocess
 import sys
 
 import pytest
+import requests
 
 from game_events import settings
-from stack import services
+from stack import processes, services
 from tests.support.commands import ROOT, launcher
 from tests.support.services import pid_of
 from tests.support.waits import wait_for
@@ -101,3 +105,74 @@ def test_every_service_listens_on_loopback_only(pipeline):
             assert ("127.0.0.1", svc.port) in sockets, (svc.name, sockets)
         public = {s for s in sockets if not s[0].startswith("127.")}
         assert len(public) <= UNBINDABLE.get(svc.name, 0), (svc.name, public)
+
+
+def make(*args: str, env: dict | None = None, check: bool = True) -> subprocess.CompletedProcess:
+    res = subprocess.run(["make", "-s", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    if check:
+        assert res.returncode == 0, f"make {' '.join(args)} exited {res.returncode}:\n{res.stdout}\n{res.stderr}"
+    return res
+
+
+def test_the_other_profile_refuses_to_start_while_this_one_runs(infra):
+    before = {name: pid_of(name) for name in services.GROUPS["infra"]}
+    res = make("up", "PROFILE=cluster", check=False)
+    assert res.returncode != 0
+    assert ("error: the local profile is running and holds the same ports; stop it first: make down PROFILE=local"
+            in res.stderr.splitlines()), res.stderr
+    assert not list((settings.PROFILE_DATA["cluster"] / "run").glob("*.pid"))  # nothing of it started
+    assert {name: pid_of(name) for name in services.GROUPS["infra"]} == before
+
+
+def alive(pid: int) -> bool:
+    try:
+        return open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
+    except OSError:
+        return False
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_a_second_api_on_a_port_from_the_environment_then_make_logs_down_and_reset(pipeline, tmp_path):
+    """An API of its own (its data under STACK_DATA, its port from API_PORT) beside the
+    running stack: it listens where the environment says, `make status` and `make logs`
+    show it, `make down` stops it and `make reset` stops it and wipes its data, and the
+    running stack is left alone throughout."""
+    port, data = free_port(), tmp_path / "other-stack"
+    env = {**os.environ, "STACK_DATA": str(data), "API_PORT": str(port)}
+    stack_pids = {svc.name: pid_of(svc.name) for svc in services.SERVICES}
+    api = services.BY_NAME["api"]
+    own_pid = lambda: int((data / "run" / "api.pid").read_text()) if (data / "run" / "api.pid").exists() else None
+    try:
+        make("up", "SERVICES=api", env=env)
+        sockets = listening_sockets(own_pid())
+        assert ("127.0.0.1", port) in sockets and ("127.0.0.1", api.port) not in sockets, sockets
+        r = requests.get(f"http://127.0.0.1:{port}/purchase_a_sword", params={"user": "port-override", "type": "gold"}, timeout=20)
+        assert r.status_code == 200, r.text
+        # It exits 1: the rest of this data dir's stack is down.
+        row, counters = [ln.split() for ln in make("status", env=env, check=False).stdout.splitlines()
+                         if ln.startswith("api ")]
+        assert row[2:4] == [str(port), "healthy"], row
+        assert counters[1:3] == ["accepted", "1,"], counters  # this API's one request, not the stack's
+
+        log = (data / "logs" / "api.log").read_text(errors="replace").splitlines()
+        shown = make("logs", "S=api", "FOLLOW=0", env=env).stdout.splitlines()
+        assert shown and shown == log[-200:][-len(shown):], (shown[-5:], log[-5:])
+        bad = make("logs", "S=no-such-service", "FOLLOW=0", env=env, check=False)
+        assert bad.returncode != 0 and "no-such-service" in bad.stderr, bad.stderr
+
+        first = own_pid()
+        make("down", env=env)
+        assert not alive(first)
+        assert processes.port_free(port)
+        make("up", "SERVICES=api", env=env)
+        second = own_pid()
+        assert "reset: removed" in make("reset", env=env).stdout
+        assert not alive(second) and processes.port_free(port) and not data.exists()
+    finally:
+        make("down", env=env, check=False)  # nothing left behind when an assertion failed
+    assert {svc.name: pid_of(svc.name) for svc in services.SERVICES} == stack_pids
