@@ -13,7 +13,7 @@ from tests.support.engines import hdfs_names, presto_rows
 from tests.support.figures import record_figure
 from tests.support.load import Load, audit
 from tests.support.services import kill
-from tests.support.waits import wait_for_commits
+from tests.support.waits import wait_for, wait_for_commits
 
 pytestmark = pytest.mark.timeout(1200, func_only=True)
 CHECKPOINT = settings.CHECKPOINT_PATH

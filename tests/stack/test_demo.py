@@ -25,7 +25,8 @@ def printed_tables(out: str, tag: str) -> dict[str, list[list[str]]]:
 
 def test_make_demo_prints_the_answers_of_what_it_sent(pipeline, tag):
     out = run("make", "demo", f"TAG={tag}", timeout=600).stdout
-    report = out[out.index("SENT "):out.index("==>", out.index("SENT "))]
+    start = out.rindex("\n", 0, out.index("SENT ")) + 1  # the report, as the demo indents it
+    report = out[start:out.index("==>", start)]
     sent = [(expected_event(t, params), n) for t, params, _, n in sent_by_generate_events(textwrap.dedent(report))
             if t != "default"]
     assert len(sent) == 10 and all(n > 0 for _, n in sent), report  # the seed's ten landable lines, answered
