@@ -2,6 +2,7 @@
 rules. Anything wrong is a BadRequest that names the field, never a silent replacement."""
 from __future__ import annotations
 
+import uuid
 from urllib.parse import unquote_to_bytes
 
 from flask import request
@@ -66,3 +67,13 @@ def validate(event: catalogue.Event, values: dict[str, str]) -> dict[str, str]:
         if not p.kind.regex.fullmatch(v):
             raise BadRequest(p.name, p.kind.message(p.name))
     return values
+
+
+def event_id(value: str | None) -> str:
+    """The client's own id for the event, once it is a canonical UUID, or a new random one
+    (uuid4) when the client sent none."""
+    if value is None:
+        return str(uuid.uuid4())
+    if not catalogue.EVENT_ID.kind.regex.fullmatch(value):
+        raise BadRequest(catalogue.EVENT_ID.name, catalogue.EVENT_ID.kind.message(catalogue.EVENT_ID.name))
+    return value

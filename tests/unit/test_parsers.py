@@ -4,6 +4,7 @@ and against an oracle written here in plain Python: records generated near that 
 from __future__ import annotations
 
 import json
+import re
 import zipfile
 from decimal import Decimal
 from pathlib import Path
@@ -19,13 +20,14 @@ from game_events.stream import parsers
 
 VERDICTS = Path(__file__).resolve().parent.parent / "data" / "api_form_verdicts.jsonl"
 COLUMNS = [name for name, _ in parsers.spec().columns]
+CANONICAL_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")  # by hand
 
 
 def oracle(value: bytes | None) -> dict | None:
     """The event columns of a record in exactly the form the API writes, or None. The form,
     from the API's side: compact JSON as orjson writes it (so every escape shows as a
-    backslash, which the form has none of), the headers then the event's fields in the API's
-    order, and values the API's validation accepts."""
+    backslash, which the form has none of), the event's id, the headers, then the event's
+    fields in the API's order, and values the API's validation accepts."""
     if value is None or b"\\" in value:
         return None
     try:
@@ -40,9 +42,12 @@ def oracle(value: bytes | None) -> dict | None:
             return None
     except TypeError:
         return None
-    if list(body) != [h for h, _ in catalogue.HEADERS] + event.fields:
+    if list(body) != ["event_id"] + [h for h, _ in catalogue.HEADERS] + event.fields:
         return None
     row = dict.fromkeys(COLUMNS)
+    if not (isinstance(body["event_id"], str) and CANONICAL_UUID.fullmatch(body["event_id"])):
+        return None
+    row["event_id"] = body["event_id"]
     for header, column in catalogue.HEADERS:
         v = body[header]
         if not (v is None or isinstance(v, str) and len(v) <= catalogue.MAX_HEADER):
@@ -95,6 +100,11 @@ text = st.one_of(
 )
 header = st.one_of(st.none(), plain, plain, text, st.builds(lambda c, n: c * n, st.sampled_from(["h", "é", "\x7f"]),
                                                            st.sampled_from([255, 256, 257])))
+# Ids as the API writes them (96 in 105), or one step off: another case, length, separator or
+# JSON type.
+OFF_IDS = [str.upper, lambda u: u[:-1], lambda u: u + "0", lambda u: u.replace("-", ""), lambda u: "{%s}" % u,
+           lambda u: u[:-1] + "g", lambda u: "", lambda u: None, lambda u: 7]
+event_id = st.builds(lambda form, u: form(str(u)), st.sampled_from([str] * 96 + OFF_IDS), st.uuids())
 coins = st.one_of(st.integers(0, catalogue.MAX_COINS), st.sampled_from([0, catalogue.MAX_COINS,
                                                                          catalogue.MAX_COINS + 1, -1]))
 # Bytes a mutation may put in: JSON's own punctuation, escapes, spaces, digits, invalid UTF-8.
@@ -104,7 +114,9 @@ NOISE = [b'"', b"\\", b" ", b",", b":", b"0", b"1", b"{", b"}", b"\n", b"\x7f", 
 @st.composite
 def near_form(draw) -> bytes:
     event = draw(st.sampled_from(list(catalogue.EVENTS.values())))
-    body = {h: draw(header) for h, _ in catalogue.HEADERS}
+    with_id = draw(st.sampled_from([True] * 19 + [False]))  # 1 in 20 without an id
+    body = {"event_id": draw(event_id)} if with_id else {}
+    body.update({h: draw(header) for h, _ in catalogue.HEADERS})
     body["event_type"] = draw(st.sampled_from([event.event_type] * 8 + ["get_pai", "Get_paid"]))
     for p in event.params:
         if isinstance(p.kind, Text):
