@@ -96,7 +96,8 @@ def spec() -> dict:
         "info": {"title": "Game events API", "version": "1.0.0",
                  "description": "Each route logs one game event to the Kafka topic `events`. "
                                 "A 2xx reply means Kafka has stored the event (acks=all). Requests also "
-                                "carry the Accept, Host and User-Agent headers into the event."},
+                                "carry the Accept, Host and User-Agent headers into the event. Every event has "
+                                "an id, event_id: the client's own or one the server assigns; the reply names it."},
         "paths": paths,
         "components": {"schemas": {"Error": {
             "type": "object", "required": ["error"],
