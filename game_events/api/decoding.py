@@ -11,6 +11,8 @@ from game_events import catalogue
 
 MAX_QUERY_BYTES = 2048
 MAX_BODY_BYTES = 16 * 1024
+# The reply to a single event names its id, a 503's too: the id to send again on a retry.
+EVENT_ID_HEADER = "Event-Id"
 
 
 class BadRequest(Exception):

@@ -10,7 +10,7 @@ import json
 
 from game_events import catalogue
 from game_events.api.batch import BATCH_ROUTE, MAX_BATCH_BYTES, MAX_BATCH_EVENTS
-from game_events.api.routes import EVENT_ID_HEADER
+from game_events.api.decoding import EVENT_ID_HEADER
 
 ERROR = {"$ref": "#/components/schemas/Error"}
 RETRY_AFTER = {"Retry-After": {"schema": {"type": "integer"}}}

@@ -7,11 +7,9 @@ from werkzeug.exceptions import BadHost, HTTPException, MethodNotAllowed
 
 from game_events import catalogue, settings
 from game_events.api.batch import BATCH_ROUTE, MAX_BATCH_BYTES
-from game_events.api.decoding import MAX_BODY_BYTES, BadRequest, event_id, header_values, query_values, validate
+from game_events.api.decoding import (EVENT_ID_HEADER, MAX_BODY_BYTES, BadRequest, event_id, header_values,
+                                      query_values, validate)
 from game_events.api.event_log import KafkaUnavailable, log_to_kafka
-
-# The reply to a single event names its id, a 503's too: the id to send again on a retry.
-EVENT_ID_HEADER = "Event-Id"
 
 
 def make_view(event: catalogue.Event):
