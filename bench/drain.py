@@ -9,6 +9,7 @@ definition of its Kafka source and its query's start count, the session's start-
 from __future__ import annotations
 
 import argparse
+import uuid
 
 from bench import common, profiling
 from game_events import catalogue, settings, topic
@@ -38,8 +39,8 @@ def preload(name: str, n: int) -> int:
         event = catalogue.EVENTS[event_type]
         params = {**given, "user": f"user{i % 997}"} if event.params else given
         relevant += event_type not in catalogue.IGNORED_EVENT_TYPES
-        # Exactly what the API would write for the same request.
-        values.append(catalogue.encode({**HEADERS, **event.build(params)}))
+        # Exactly what the API would write for the same request, with an id it assigned.
+        values.append(catalogue.encode(catalogue.record(str(uuid.uuid4()), HEADERS, event.build(params))))
     topic.produce(name, values, timeout_s=120, **{"queue.buffering.max.messages": max(100_000, n)})
     return relevant
 

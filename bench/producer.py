@@ -24,8 +24,10 @@ def run(events: int) -> dict:
     from game_events.api.event_log import EventLog
 
     name = f"bench-producer-{common.tag()}"
-    event = json.dumps({"Accept": "*/*", "Host": "user1.comcast.com", "User-Agent": "ApacheBench/2.3",
-                        "event_type": "get_paid", "user": "user1", "amount": 100}, separators=(",", ":")).encode()
+    # An event of the size the API writes, its id included.
+    event = json.dumps({"event_id": "0f8fad5b-d9cb-469f-a165-70867728950e", "Accept": "*/*",
+                        "Host": "user1.comcast.com", "User-Agent": "ApacheBench/2.3", "event_type": "get_paid",
+                        "user": "user1", "amount": 100}, separators=(",", ":")).encode()
     topic.create(name)
     log = EventLog(settings.KAFKA_BOOTSTRAP, settings.KAFKA_ACK_TIMEOUT_S)
     if log.deliver(name, [event]) != [0]:  # connected, and the topic ready

@@ -7,7 +7,7 @@ import json
 from flask import Flask, current_app, jsonify, request
 
 from game_events import catalogue, settings
-from game_events.api.decoding import BadRequest, header_values, text, validate
+from game_events.api.decoding import BadRequest, event_id, header_values, text, validate
 from game_events.api.event_log import EventLog, KafkaUnavailable
 
 BATCH_ROUTE = "/events"
@@ -58,8 +58,9 @@ def batch_items() -> list:
 
 
 def batch_event(index: int, item, headers: dict) -> dict:
-    """One element, {"event_type": <catalogue key>, <parameter>: <value>, ...}, checked with
-    the GET routes' rules; the server sets the derived fields and the headers, as there."""
+    """One element, {"event_type": <catalogue key>, <parameter>: <value>, ...}, and maybe its
+    "event_id", checked with the GET routes' rules; the server sets the derived fields, the
+    headers and any id the client did not give, as there."""
     if not isinstance(item, dict):
         raise BatchBadRequest(index, "event_type", "each event must be a JSON object")
     if getattr(item, "repeated", None):
@@ -67,7 +68,7 @@ def batch_event(index: int, item, headers: dict) -> dict:
     event = catalogue.EVENTS.get(item.get("event_type")) if isinstance(item.get("event_type"), str) else None
     if event is None:
         raise BatchBadRequest(index, "event_type", "event_type must be one of " + ", ".join(catalogue.EVENTS))
-    params = {p.name: p for p in event.params}
+    params = {p.name: p for p in (*event.params, catalogue.EVENT_ID)}
     values: dict[str, str] = {}
     for name, value in item.items():
         if name == "event_type":
@@ -79,7 +80,8 @@ def batch_event(index: int, item, headers: dict) -> dict:
         if values[name] is None:
             raise BatchBadRequest(index, name, params[name].kind.wrong_json_type(name))
     try:
-        return {**headers, **event.build(validate(event, values))}
+        values = validate(event, values)
+        return catalogue.record(event_id(values.get(catalogue.EVENT_ID.name)), headers, event.build(values))
     except BadRequest as e:
         raise BatchBadRequest(index, e.field, e.message) from None
 
@@ -100,14 +102,16 @@ def post_events():
     log = current_app.extensions["event_log"]
     stored = send_all(log, settings.TOPIC, events)
     log.count("accepted", len(stored))
+    # Every event's id, in the request's order: a retry sends the same ids again.
+    ids = [e[catalogue.EVENT_ID.name] for e in events]
     if len(stored) == len(events):
-        return jsonify(stored=len(stored))
+        return jsonify(stored=len(stored), ids=ids)
     log.count("unavailable")
     # Indices in `retry` were not confirmed: Kafka may still hold some of them, so resending
     # them is at least once, as for a single GET that got a 503.
     resp = jsonify(error=f"the event log (Kafka) confirmed {len(stored)} of {len(events)} events; "
                          "send the events at the indices in `retry` again",
-                   stored=stored, retry=sorted(set(range(len(events))) - set(stored)))
+                   stored=stored, retry=sorted(set(range(len(events))) - set(stored)), ids=ids)
     resp.status_code = 503
     resp.headers["Retry-After"] = "5"
     return resp

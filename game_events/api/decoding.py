@@ -2,6 +2,7 @@
 rules. Anything wrong is a BadRequest that names the field, never a silent replacement."""
 from __future__ import annotations
 
+import uuid
 from urllib.parse import unquote_to_bytes
 
 from flask import request
@@ -10,6 +11,8 @@ from game_events import catalogue
 
 MAX_QUERY_BYTES = 2048
 MAX_BODY_BYTES = 16 * 1024
+# The reply to a single event names its id, a 503's too: the id to send again on a retry.
+EVENT_ID_HEADER = "Event-Id"
 
 
 class BadRequest(Exception):
@@ -66,3 +69,13 @@ def validate(event: catalogue.Event, values: dict[str, str]) -> dict[str, str]:
         if not p.kind.regex.fullmatch(v):
             raise BadRequest(p.name, p.kind.message(p.name))
     return values
+
+
+def event_id(value: str | None) -> str:
+    """The client's own id for the event, once it is a canonical UUID, or a new random one
+    (uuid4) when the client sent none."""
+    if value is None:
+        return str(uuid.uuid4())
+    if not catalogue.EVENT_ID.kind.regex.fullmatch(value):
+        raise BadRequest(catalogue.EVENT_ID.name, catalogue.EVENT_ID.kind.message(catalogue.EVENT_ID.name))
+    return value

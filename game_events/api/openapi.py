@@ -10,9 +10,14 @@ import json
 
 from game_events import catalogue
 from game_events.api.batch import BATCH_ROUTE, MAX_BATCH_BYTES, MAX_BATCH_EVENTS
+from game_events.api.decoding import EVENT_ID_HEADER
 
 ERROR = {"$ref": "#/components/schemas/Error"}
 RETRY_AFTER = {"Retry-After": {"schema": {"type": "integer"}}}
+ID = catalogue.EVENT_ID
+ID_DOC = ("The event's id: the client's own, to send again when it retries, or else a random UUID (v4) "
+          "the server assigns")
+ID_HEADER = {EVENT_ID_HEADER: {"description": ID_DOC, "schema": ID.kind.schema()}}
 
 
 def err(desc: str, headers: dict | None = None) -> dict:
@@ -27,9 +32,12 @@ def batch_path() -> dict:
     def element(e: catalogue.Event) -> dict:
         props = {"event_type": {"type": "string", "enum": [e.event_type]}}
         props.update({p.name: p.kind.batch_schema() for p in e.params})
-        return {"type": "object", "required": list(props), "properties": props, "additionalProperties": False}
+        required = list(props)
+        props[ID.name] = {**ID.kind.batch_schema(), "description": ID_DOC}
+        return {"type": "object", "required": required, "properties": props, "additionalProperties": False}
 
     retry = {"type": "array", "items": {"type": "integer"}}
+    ids = {"type": "array", "items": ID.kind.schema(), "description": "every event's id, in the request's order"}
     return {"post": {
         "operationId": "log_events",
         "summary": f"Log up to {MAX_BATCH_EVENTS} events to Kafka in one request; each is validated as by "
@@ -39,15 +47,16 @@ def batch_path() -> dict:
             "items": {"oneOf": [element(e) for e in catalogue.EVENTS.values()]}}}}},
         "responses": {
             "200": {"description": "Kafka stored every event", "content": {"application/json": {"schema": {
-                "type": "object", "required": ["stored"], "properties": {"stored": {"type": "integer"}}}}}},
+                "type": "object", "required": ["stored", "ids"],
+                "properties": {"stored": {"type": "integer"}, "ids": ids}}}}},
             "400": err("A bad event; `index` names the element and `field` its field (no event was sent)"),
             "413": err(f"A body over {MAX_BATCH_BYTES} bytes or over {MAX_BATCH_EVENTS} events"),
             "503": {"description": "Kafka did not confirm every event in time; `stored` lists the indices it "
                                    "stored, `retry` the others, to send again",
                     "headers": RETRY_AFTER,
                     "content": {"application/json": {"schema": {
-                        "type": "object", "required": ["error", "stored", "retry"],
-                        "properties": {"error": {"type": "string"}, "stored": retry, "retry": retry}}}}},
+                        "type": "object", "required": ["error", "stored", "retry", "ids"],
+                        "properties": {"error": {"type": "string"}, "stored": retry, "retry": retry, "ids": ids}}}}},
         },
     }}
 
@@ -59,14 +68,17 @@ def event_path(e: catalogue.Event) -> dict:
         "operationId": e.event_type,
         "summary": f"Log a {e.event_type} event to Kafka" + (f" ({derived})" if derived else ""),
         "parameters": [{"name": p.name, "in": "query", "required": True, "schema": p.kind.schema()}
-                       for p in e.params],
+                       for p in e.params]
+                      + [{"name": ID.name, "in": "query", "required": False, "description": ID_DOC,
+                          "schema": ID.kind.schema()}],
         "responses": {
-            "200": {"description": "Kafka stored the event",
+            "200": {"description": "Kafka stored the event", "headers": ID_HEADER,
                     "content": {"text/plain": {"schema": {"type": "string", "enum": [e.reply]}}}},
             "400": err("Bad input; `field` names the parameter or header"),
             "413": err("Request body too large"),
             "414": err("Query string too long"),
-            "503": err("Kafka did not store the event in time; retry later", RETRY_AFTER),
+            "503": err("Kafka did not store the event in time; retry later, with the same event_id",
+                       {**RETRY_AFTER, **ID_HEADER}),
         },
     }}
 
@@ -84,7 +96,8 @@ def spec() -> dict:
         "info": {"title": "Game events API", "version": "1.0.0",
                  "description": "Each route logs one game event to the Kafka topic `events`. "
                                 "A 2xx reply means Kafka has stored the event (acks=all). Requests also "
-                                "carry the Accept, Host and User-Agent headers into the event."},
+                                "carry the Accept, Host and User-Agent headers into the event. Every event has "
+                                "an id, event_id: the client's own or one the server assigns; the reply names it."},
         "paths": paths,
         "components": {"schemas": {"Error": {
             "type": "object", "required": ["error"],

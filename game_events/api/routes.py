@@ -2,12 +2,13 @@
 request sizes and the error handlers: every error is JSON that names what was wrong."""
 from __future__ import annotations
 
-from flask import Flask, Response, current_app, jsonify, request
+from flask import Flask, Response, current_app, g, jsonify, request
 from werkzeug.exceptions import BadHost, HTTPException, MethodNotAllowed
 
 from game_events import catalogue, settings
 from game_events.api.batch import BATCH_ROUTE, MAX_BATCH_BYTES
-from game_events.api.decoding import MAX_BODY_BYTES, BadRequest, header_values, query_values, validate
+from game_events.api.decoding import (EVENT_ID_HEADER, MAX_BODY_BYTES, BadRequest, event_id, header_values,
+                                      query_values, validate)
 from game_events.api.event_log import KafkaUnavailable, log_to_kafka
 
 
@@ -15,12 +16,14 @@ def make_view(event: catalogue.Event):
     def view():
         if request.method != "GET":  # Flask adds HEAD to GET routes; a HEAD must not log an event
             raise MethodNotAllowed(valid_methods=["GET"])
-        # Only the three catalogue headers are copied, and copied first, so no header can
-        # overwrite a field of the event (the seed merged every header into it).
-        body = {**header_values(), **event.build(validate(event, query_values()))}
-        log_to_kafka(settings.TOPIC, body)
+        # Only the three catalogue headers are copied, and before the event's fields, so no
+        # header can overwrite a field of the event (the seed merged every header into it).
+        headers = header_values()
+        values = validate(event, query_values())
+        g.event_id = event_id(values.get(catalogue.EVENT_ID.name))
+        log_to_kafka(settings.TOPIC, catalogue.record(g.event_id, headers, event.build(values)))
         current_app.extensions["event_log"].count("accepted")
-        return Response(event.reply, mimetype="text/plain")
+        return Response(event.reply, mimetype="text/plain", headers={EVENT_ID_HEADER: g.event_id})
 
     view.__name__ = event.event_type
     return view
@@ -73,7 +76,7 @@ def add_error_handlers(app: Flask) -> None:
         app.extensions["event_log"].count("unavailable")
         app.logger.warning("kafka could not store the event: %s", e)
         return error(503, "the event log (Kafka) is unavailable; the event was not stored", None,
-                     **{"Retry-After": "5"})
+                     **{"Retry-After": "5"}, **({EVENT_ID_HEADER: g.event_id} if "event_id" in g else {}))
 
     @app.errorhandler(404)
     def not_found(e):

@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cached_property
 
-from game_events.catalogue.fields import Choice, Coins, Kind, Text
+from game_events.catalogue.fields import Choice, Coins, Kind, Text, Uuid
 
 # Amounts are whole coins in [0, 10^10): they fit decimal(10,0), the seed's column type.
 MAX_COINS = 10**10 - 1
@@ -104,6 +104,18 @@ IGNORED_EVENT_TYPES = ("default",)
 
 # Request headers copied into each event, and only these: (header, table column).
 HEADERS = (("Accept", "accept"), ("Host", "host"), ("User-Agent", "user_agent"))
+
+# The event's id: the client's own (so that a retry after a timeout or a 503 carries the
+# same one), an optional parameter of every route, or else a uuid4 the API assigns. A field
+# of the record, not of the event's body: it travels in Kafka and raw_event, and is no
+# column of hive_events (the seed's table). Records of other producers may lack it.
+EVENT_ID = Param("event_id", Uuid())
+
+
+def record(event_id: str, headers: dict, body: dict) -> dict:
+    """What the API writes to Kafka for an event (catalogue.encode): the id first, at a fixed
+    place the stream's parsers read cheaply, then the copied headers, then the body (build)."""
+    return {EVENT_ID.name: event_id, **headers, **body}
 
 
 def event_fields() -> list[str]:

@@ -1,5 +1,5 @@
-"""The kinds of value a field of an event can hold: text, one of a few choices, or a whole
-number of coins.
+"""The kinds of value a field of an event can hold: text, one of a few choices, a whole
+number of coins, or an id (a UUID).
 
 Each kind is one object that knows everything the pipeline needs about its values: the
 rule as a regular expression (shared by Python's re and Spark's rlike), the form
@@ -146,3 +146,23 @@ class Coins(Kind):
 
     def convert(self, text: str) -> int:
         return int(text)
+
+
+@dataclass(frozen=True)
+class Uuid(Kind):
+    """A UUID in its canonical text form: 8-4-4-4-12 hex digits, lowercase only, so that one
+    id has one spelling (RFC 9562 reads either case; an id compared as text must not). Any
+    version: a client may choose its own ids (a v7's time order, say)."""
+
+    @cached_property
+    def pattern(self) -> str:
+        return "[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+
+    def wire_spec(self) -> list[str]:
+        return ["uuid"]  # a JSON string of 36 characters, nothing escaped
+
+    def message(self, name: str) -> str:
+        return f"{name} must be a UUID in canonical form: 8-4-4-4-12 lowercase hex digits"
+
+    def schema(self) -> dict:
+        return {"type": "string", "format": "uuid", "pattern": f"^{self.pattern}$"}

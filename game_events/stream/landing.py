@@ -19,6 +19,7 @@ from game_events.stream import parsers, rules
 from game_events.stream.progress import TOTALS, write_progress
 
 log = logging.getLogger("game_events.stream")
+# hive_events' columns: the parsed rows' event_id is left out (the seed's table has no such column).
 EVENT_COLUMNS = [name for name, _ in catalogue.COLUMNS]
 BAD_COLUMNS = [name for name, _ in catalogue.BAD_COLUMNS]
 

@@ -40,23 +40,26 @@ JAVA_CLASS = "game_events.stream.ApiForm"
 @dataclass(frozen=True)
 class Spec:
     columns: tuple[tuple[str, str], ...]  # (column, Spark DDL type), the struct's fields in order
+    ids: tuple[str, ...]  # the record's UUID keys (event_id), first in the record
     headers: tuple[tuple[str, str, int], ...]  # (JSON key, column, most characters)
     events: tuple[tuple[str, tuple[tuple[str, ...], ...]], ...]  # (event type, its field lines)
 
 
 @functools.cache
 def spec() -> Spec:
-    columns, headers, events = [], [], []
+    columns, ids, headers, events = [], [], [], []
     for words in (line.split("\t") for line in catalogue.wire_spec().splitlines()):
         if words[0] == "column":
             columns.append((words[1], words[2]))
+        elif words[0] == "uuid" and not events:
+            ids.append(words[1])
         elif words[0] == "header":
             headers.append((words[1], words[2], int(words[3])))
         elif words[0] == "event":
             events.append((words[1], []))
         else:
             events[-1][1].append(tuple(words))
-    return Spec(tuple(columns), tuple(headers), tuple((e, tuple(f)) for e, f in events))
+    return Spec(tuple(columns), tuple(ids), tuple(headers), tuple((e, tuple(f)) for e, f in events))
 
 
 def schema() -> T.StructType:
@@ -68,6 +71,8 @@ def schema() -> T.StructType:
 # backslash (so nothing escaped), no control character; a field's text no DEL either.
 _HEADER_CHARS = '[^"\\\\\\x00-\\x1f]'
 _TEXT_CHARS = '[^"\\\\\\x00-\\x1f\\x7f]'
+# A UUID as ApiForm.uuid() reads it: canonical, lowercase.
+_UUID = '"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"'
 
 
 def _value_pattern(words: tuple[str, ...], chosen: dict[str, str]) -> str:
@@ -93,7 +98,9 @@ def wire_pattern() -> str:
     """A Java regular expression that matches exactly the values ApiForm reads: a lookup's
     value is tied to its choice by one alternative per combination of those choices."""
     s = spec()
-    headers = ",".join('"%s":(?:"%s{0,%d}"|null)' % (key, _HEADER_CHARS, most) for key, _, most in s.headers)
+    # The record's own keys first: its ids, then the copied headers.
+    record = ",".join(['"%s":%s' % (key, _UUID) for key in s.ids]
+                      + ['"%s":(?:"%s{0,%d}"|null)' % (key, _HEADER_CHARS, most) for key, _, most in s.headers])
     alternatives = []
     for event_type, fields in s.events:
         keys = sorted({w[2] for w in fields if w[0] == "lookup"})
@@ -102,7 +109,7 @@ def wire_pattern() -> str:
             chosen = dict(zip(keys, combo))
             alternatives.append(f'"{re.escape(event_type)}"' + "".join(_value_pattern(w, chosen) for w in fields))
     # \z, not $: Java's $ also matches before a final line break.
-    return "^\\{" + headers + ',"event_type":(?:' + "|".join(alternatives) + ")\\}\\z"
+    return "^\\{" + record + ',"event_type":(?:' + "|".join(alternatives) + ")\\}\\z"
 
 
 def sql_form() -> Column:

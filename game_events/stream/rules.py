@@ -2,7 +2,9 @@
 (no Python UDFs).
 
 parse() turns Kafka records into rows with a `reason` column that is null for a valid
-event and otherwise names the first rule the record breaks.
+event and otherwise names the first rule the record breaks, and an `event_id` column: the
+record's id, null when it has none. hive_events has no column for the id (the landing
+leaves it out); it is there for the stream's deduplication to come.
 """
 from __future__ import annotations
 
@@ -17,12 +19,13 @@ from game_events import catalogue
 from game_events.stream import parsers
 
 CORRUPT = "_corrupt_record"
+ID = catalogue.EVENT_ID.name
 
 
 def json_schema() -> T.StructType:
     # Every field is read as text; the rules below decide which texts are valid, so a
     # wrong type is a reason, never a silent null.
-    names = catalogue.event_fields() + [h for h, _ in catalogue.HEADERS]
+    names = [ID] + catalogue.event_fields() + [h for h, _ in catalogue.HEADERS]
     return T.StructType([T.StructField(n, T.StringType()) for n in names + [CORRUPT]])
 
 
@@ -56,10 +59,13 @@ def reasons() -> list[tuple[Column, Column | str]]:
         (json_type("event_type") != "STRING", "field event_type must be a JSON string"),
         (~etype.isin(list(catalogue.EVENTS)), F.concat(F.lit("unknown event_type: "), F.substring(etype, 1, 64))),
     ]
-    known = set(catalogue.event_fields()) | {h for h, _ in catalogue.HEADERS}
+    known = {ID} | set(catalogue.event_fields()) | {h for h, _ in catalogue.HEADERS}
     unknown = F.array_except(F.json_object_keys("raw_event"), F.array(*map(F.lit, sorted(known))))
     rules.append((F.size(unknown) > 0,
                   F.concat(F.lit("unknown field: "), F.substring(F.array_join(unknown, ","), 1, 64))))
+    # The id is optional (other producers may leave it out), but never anything but a UUID.
+    rules.append((~e[ID].rlike(_full(catalogue.EVENT_ID.pattern)), f"invalid field {ID}"))
+    rules.append((json_type(ID) != catalogue.EVENT_ID.kind.json_type, f"field {ID} must be a JSON string"))
     for header, _ in catalogue.HEADERS:
         rules.append((F.length(e[header]) > catalogue.MAX_HEADER, f"field {header} too long"))
         rules.append((~json_type(header).isin("STRING", "VOID"), f"field {header} must be a JSON string or null"))
@@ -90,8 +96,8 @@ def in_api_form(parser: str) -> Column:
 
 
 def parse_api_form(kafka_records: DataFrame, parser: str) -> tuple[DataFrame, Callable[[], int]]:
-    """Kafka records -> one row per record: every column of hive_events, from the API's
-    form alone, and `in_api_form`; a record outside that form has only its raw_event and
+    """Kafka records -> one row per record: every column of hive_events and event_id, from
+    the API's form alone, and `in_api_form`; a record outside that form has only its raw_event and
     timestamp. The stream's first pass: it needs none of the rules, so their expressions
     are neither planned nor compiled for a batch in which every record is in that form
     (the usual case), which saves seconds on a cold start. Also returns a function that
@@ -101,7 +107,7 @@ def parse_api_form(kafka_records: DataFrame, parser: str) -> tuple[DataFrame, Ca
                for name, _ in catalogue.COLUMNS]
     first, misses = parsers.with_form(kafka_records, parser, F.col("value").cast("string").alias("raw_event"),
                                       F.col("timestamp").cast("string").alias("timestamp"))
-    return first.select(*columns, api.isNotNull().alias("in_api_form")), misses
+    return first.select(*columns, api[ID].alias(ID), api.isNotNull().alias("in_api_form")), misses
 
 
 def parse_others(kafka_records: DataFrame, parser: str) -> DataFrame:
@@ -113,7 +119,7 @@ def parse_others(kafka_records: DataFrame, parser: str) -> DataFrame:
 
 def parse(kafka_records: DataFrame, parser: str | None) -> DataFrame:
     """Kafka records -> one row per record: every column of hive_events and of
-    hive_bad_events, and `reason` (null for a valid event).
+    hive_bad_events, `event_id` and `reason` (null for a valid event).
 
     With a parser (parsers.PARSERS), a record in exactly the form the API writes is valid
     by construction and skips the rules: one parse of the form instead of a JSON parse,
@@ -154,6 +160,7 @@ def _stages(parser: str | None) -> tuple[list[Column | str], ...]:
             continue
         parsed = headers[name] if name in headers else F.col("e")[name].try_cast(hive_type)
         event.append(F.when(api.isNotNull(), api[name]).otherwise(parsed).alias(name))
+    event.append(F.when(api.isNotNull(), api[ID]).otherwise(F.col("e")[ID]).alias(ID))
     event += [F.when(api.isNull(), reason).alias("reason"), F.col("partition").alias("kafka_partition"),
               F.col("offset").alias("kafka_offset")]
     return record, raw, with_json, event

@@ -89,6 +89,10 @@ def test_seed_walkthrough_on_compose(compose_env):
     seen = dc(env, "exec", "-T", "mids", "kafkacat", "-C", "-b", "kafka:29092", "-t", "events", "-o", "beginning",
               "-e", "-q", timeout=60).stdout
     assert seen.count('"event_type":"purchase_sword"') == expected["purchase_sword"]
+    # Each event starts with the id the API gave it (ab's identical requests: one each).
+    events = [ln for ln in seen.splitlines() if '"event_type":' in ln]
+    ids = [m[1] if m else None for m in (re.match(r'\{"event_id":"([0-9a-f-]{36})",', ln) for ln in events)]
+    assert None not in ids and len(set(ids)) == len(ids), events[:3]
 
     presto = ["exec", "-T", "presto", "presto", "--server", "presto:8080", "--catalog", "hive", "--schema", "default",
               "--execute"]

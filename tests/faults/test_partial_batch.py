@@ -2,7 +2,8 @@
 stores the first produce request of a batch and holds the rest back past the API's ack
 timeout. The reply over HTTP is a 503 whose `stored` and `retry` split the batch's
 indices; every stored event lands once, and the retried ones land once they are sent
-again (at most twice: one whose acknowledgement came too late may be stored twice)."""
+again, with the ids the first reply gave them (at most twice: one whose acknowledgement
+came too late may be stored twice, with its one id, until the stream deduplicates)."""
 from collections import Counter
 
 import pytest
@@ -44,15 +45,18 @@ def test_a_throttled_batch_answers_503_with_the_indices_stored_and_to_retry(pipe
     assert reply.headers["Retry-After"] == "5"
     assert sorted(body["stored"] + body["retry"]) == list(range(BATCH)), body
     assert f"confirmed {len(body['stored'])} of {BATCH} events" in body["error"], body
+    ids = body["ids"]
+    assert len(set(ids)) == BATCH
 
-    # The client's part: send the `retry` ones again until all are stored. The throttle
-    # outlives the quota by at most its window (seconds), so this ends.
+    # The client's part: send the `retry` ones again, each with its id, until all are stored.
+    # The throttle outlives the quota by at most its window (seconds), so this ends.
     pending, sends = body["retry"], Counter()
 
     def resend() -> bool:
         nonlocal pending
         sends.update(pending)
-        r = post([events[i] for i in pending])
+        r = post([{**events[i], "event_id": ids[i]} for i in pending])
+        assert r.json()["ids"] == [ids[i] for i in pending]
         pending = [] if r.status_code == 200 else [pending[i] for i in r.json()["retry"]]
         return not pending
 
@@ -66,3 +70,7 @@ def test_a_throttled_batch_answers_503_with_the_indices_stored_and_to_retry(pipe
     assert stored_twice == []  # a stored event lands once
     too_often = [i for i in body["retry"] if landed[(events[i]["user"], i)] > 1 + sends[i]]
     assert too_often == []
+    # Every landed copy of an event, a retried one's too, carries the id of the first reply.
+    landed_ids = set(presto_rows(f"select \"user\", json_extract_scalar(raw_event, '$.event_id') from hive_events "
+                                 f"where \"user\" like 'b{attempt}i%-{tag}'"))
+    assert landed_ids == {(e["user"], ids[i]) for i, e in enumerate(events)}

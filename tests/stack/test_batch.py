@@ -22,13 +22,15 @@ def test_a_batch_is_stored_whole_and_lands(pipeline, tag):
     events = mixed_batch(tag, 500)
     resp = requests.post(f"{API}/events", json=events, headers={"Host": "batch.example", "User-Agent": "bench"},
                          timeout=30)
-    assert resp.status_code == 200 and resp.json() == {"stored": 500}
+    assert resp.status_code == 200 and resp.json()["stored"] == 500
+    ids = resp.json()["ids"]  # the API's, one for each element, in order
+    assert len(set(ids)) == 500
     on_topic = topic_events(start, tag)
-    sent = [e for e in events if e["event_type"] != "default"]
+    sent = [(e, i) for e, i in zip(events, ids) if e["event_type"] != "default"]
     # What the API must write for each element and the stream land, with the prices and
-    # fee pinned by hand.
+    # fee pinned by hand and the id the reply gave it.
     want = [expected_row(e["event_type"], {k: str(v) for k, v in e.items()},
-                         {"Accept": "*/*", "Host": "batch.example", "User-Agent": "bench"}) for e in sent]
+                         {"Accept": "*/*", "Host": "batch.example", "User-Agent": "bench"}, i) for e, i in sent]
     assert sorted(on_topic, key=lambda e: e["user"]) == sorted((w["raw_event"] for w in want), key=lambda e: e["user"])
     rows, _ = wait_for(lambda: (lambda r: r if sum(n for _, n in r) == len(sent) else None)(presto_rows(
         f"select event_type, count(*) from hive_events where user like '%-{tag}' group by 1")),

@@ -4,8 +4,9 @@ mixed with requests built valid by construction.
 
 Properties: no 5xx while Kafka is up; every request built valid gets a 200; a 2xx only
 for a GET on an event route; and the topic holds exactly the events of the 2xx replies,
-each with exactly the catalogue's fields and the values sent, so nothing forged and
-nothing refused reaches Kafka. A second API process writes to a topic of its own, so the
+each with exactly the catalogue's fields, the values sent and the id its reply named
+(Event-Id: the request's own, when it sent one), so nothing forged and nothing refused
+reaches Kafka. A second API process writes to a topic of its own, so the
 comparison is exact.
 """
 from __future__ import annotations
@@ -40,7 +41,7 @@ HOST = urlsplit(settings.API_URL).hostname
 PORT = 5100 + os.getpid() % 100
 ROUTES = {e.route: e for e in catalogue.EVENTS.values()}
 NAMES = sorted({p.name for e in catalogue.EVENTS.values() for p in e.params} | set(catalogue.event_fields())
-               | {h for h, _ in catalogue.HEADERS})
+               | {h for h, _ in catalogue.HEADERS} | {"event_id"})
 EXAMPLES, PER_EXAMPLE = 110, 100  # 11,000 requests
 
 
@@ -76,7 +77,8 @@ def encoded(value: str | bytes) -> str:
 
 TRICKY = ["gold", "silver", "bronze", "wood", "0", "7", "007", str(catalogue.MAX_COINS),
           str(catalogue.MAX_COINS + 1), "-1", "1.5", "1e3", " 5", "knights", "a" * catalogue.MAX_TEXT,
-          "a" * (catalogue.MAX_TEXT + 1), " ", "é", "☃", "\x00", "\x7f", "a\nb", '"', "'; drop table x"]
+          "a" * (catalogue.MAX_TEXT + 1), " ", "é", "☃", "\x00", "\x7f", "a\nb", '"', "'; drop table x",
+          "0f8fad5b-d9cb-469f-a165-70867728950e", "0F8FAD5B-D9CB-469F-A165-70867728950E"]
 values = st.one_of(st.sampled_from(TRICKY), st.text(max_size=80), st.binary(max_size=12))
 params = st.lists(st.tuples(st.one_of(st.sampled_from(NAMES), st.text(max_size=8)), values), max_size=5)
 header_text = st.text(alphabet=st.characters(min_codepoint=0x20, max_codepoint=0x7E), max_size=300)
@@ -93,8 +95,9 @@ fuzzed = st.fixed_dictionaries({
 
 # Valid by construction, from the seed's rules written by hand: names of 1 to 64
 # characters with no control character, a sword type, a whole number of coins below
-# 10^10 (leading zeros allowed); Accept and User-Agent of up to 256 printable characters,
-# and forged headers, which the API ignores.
+# 10^10 (leading zeros allowed), and in some an event_id of the client's own (a UUID,
+# lowercase); Accept and User-Agent of up to 256 printable characters, and forged
+# headers, which the API ignores.
 name_text = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs", "Cc")), min_size=1, max_size=64)
 VALID_VALUES = {
     "user": name_text,
@@ -105,10 +108,12 @@ VALID_VALUES = {
 valid_headers = st.dictionaries(st.sampled_from(["Accept", "User-Agent"] + FORGED),
                                 st.text(alphabet=st.characters(min_codepoint=0x20, max_codepoint=0x7E), max_size=256),
                                 max_size=4)
+own_id = st.one_of(st.just(()), st.uuids().map(lambda u: (("event_id", str(u)),)))
 valid = st.sampled_from(list(ROUTE_PARAMS)).flatmap(lambda route: st.fixed_dictionaries({
     "method": st.just("GET"),
     "path": st.just(route),
-    "params": st.tuples(*[st.tuples(st.just(n), VALID_VALUES[n]) for n in ROUTE_PARAMS[route]]).map(list),
+    "params": st.tuples(st.tuples(*[st.tuples(st.just(n), VALID_VALUES[n]) for n in ROUTE_PARAMS[route]]),
+                        own_id).map(lambda t: [*t[0], *t[1]]),
     "headers": valid_headers,
     "body": st.none(),
     "valid": st.just(True),
@@ -116,9 +121,10 @@ valid = st.sampled_from(list(ROUTE_PARAMS)).flatmap(lambda route: st.fixed_dicti
 requests_ = st.one_of(fuzzed, valid)
 
 
-def expected_event(req: dict) -> dict | None:
-    """The event the topic must hold if this request got a 2xx: its fields by hand, with
-    the seed's prices and fee (tests/support/data.py), not by the catalogue's build."""
+def expected_event(req: dict, event_id: str | None = None) -> dict | None:
+    """The event the topic must hold if this request got a 2xx whose reply named event_id:
+    its fields by hand, with the seed's prices and fee (tests/support/data.py), not by the
+    catalogue's build."""
     event_type = data.ROUTES.get(req["path"])
     if req["method"] != "GET" or event_type is None:
         return None
@@ -131,13 +137,14 @@ def expected_event(req: dict) -> dict | None:
     sent = {k.lower(): v.strip(" \t") for k, v in req["headers"].items()}
     head = {h: sent.get(h.lower()) for h, _ in catalogue.HEADERS}
     head["Host"] = head["Host"] if head["Host"] is not None else f"{HOST}:{PORT}"
-    return {**head, **event}
+    return {"event_id": event_id, **head, **event}
 
 
 _local = threading.local()
 
 
-def send(req: dict) -> tuple[int, bytes]:
+def send(req: dict) -> tuple[int, bytes, str | None]:
+    """(status, body, Event-Id) of the request's reply."""
     query = "&".join(f"{encoded(k)}={encoded(v)}" for k, v in req["params"])
     url = req["path"] + (f"?{query}" if query else "")
     for attempt in range(2):
@@ -150,7 +157,7 @@ def send(req: dict) -> tuple[int, bytes]:
             if resp.getheader("Connection", "").lower() == "close":
                 conn.close()
                 _local.conn = None
-            return resp.status, body
+            return resp.status, body, resp.getheader("Event-Id")
         except (http.client.HTTPException, OSError):
             conn.close()  # the server may close the connection after a bad request
             _local.conn = None
@@ -158,7 +165,7 @@ def send(req: dict) -> tuple[int, bytes]:
 
 
 def test_fuzzed_requests_never_5xx_and_only_valid_events_reach_kafka(fuzz_api):
-    results: list[tuple[dict, int, bytes]] = []
+    results: list[tuple[dict, int, bytes, str | None]] = []
     pool = ThreadPoolExecutor(8)
 
     @hypothesis_settings(max_examples=EXAMPLES, deadline=None, database=None,
@@ -166,10 +173,10 @@ def test_fuzzed_requests_never_5xx_and_only_valid_events_reach_kafka(fuzz_api):
     @given(st.lists(requests_, min_size=PER_EXAMPLE, max_size=PER_EXAMPLE))
     def fuzz(batch):
         answers = list(pool.map(send, batch))
-        results.extend((req, status, body) for req, (status, body) in zip(batch, answers))
+        results.extend((req, *answer) for req, answer in zip(batch, answers))
         worst = max(answers, key=lambda a: a[0])
         assert worst[0] < 500, worst
-        refused = [(req, status, body) for req, (status, body) in zip(batch, answers)
+        refused = [(req, status, body) for req, (status, body, _) in zip(batch, answers)
                    if req["valid"] and status != 200]
         assert refused == [], f"{len(refused)} requests built valid were refused, e.g. {refused[:3]}"
 
@@ -178,23 +185,29 @@ def test_fuzzed_requests_never_5xx_and_only_valid_events_reach_kafka(fuzz_api):
     elapsed = time.monotonic() - t0
     pool.shutdown()
 
-    statuses = Counter(status for _, status, _ in results)
-    ok = [req for req, status, _ in results if 200 <= status < 300]
-    assert all(expected_event(req) is not None for req in ok), "a 2xx for something that is not an event GET"
-    unnamed = [(req, body) for req, status, body in results
+    statuses = Counter(status for _, status, _, _ in results)
+    ok = [(req, event_id) for req, status, _, event_id in results if 200 <= status < 300]
+    assert all(expected_event(req) is not None for req, _ in ok), "a 2xx for something that is not an event GET"
+    # A client's own id is the event's (hypothesis may send one twice); the API gives every
+    # other event one of its own.
+    own = [(dict(req["params"])["event_id"], event_id) for req, event_id in ok if "event_id" in dict(req["params"])]
+    assert own and all(sent == got for sent, got in own), own[:3]
+    assigned = [event_id for req, event_id in ok if "event_id" not in dict(req["params"])]
+    assert all(assigned) and len(set(assigned)) == len(assigned)
+    unnamed = [(req, body) for req, status, body, _ in results
                if status == 400 and body.startswith(b"{") and not json.loads(body).get("field")]
     assert unnamed == [], f"{len(unnamed)} 400s name no field, e.g. {unnamed[:3]}"
 
     records = [json.loads(value) for _, _, value in topic.read(fuzz_api)]
     for r in records:
         event = catalogue.EVENTS[r["event_type"]]
-        assert set(r) == set(event.fields) | {h for h, _ in catalogue.HEADERS}, r
+        assert set(r) == {"event_id"} | set(event.fields) | {h for h, _ in catalogue.HEADERS}, r
         for p in event.params:
             assert len(str(r[p.name])) <= catalogue.MAX_TEXT
     canon = lambda e: json.dumps(e, sort_keys=True)  # noqa: E731
-    assert Counter(map(canon, records)) == Counter(canon(expected_event(req)) for req in ok)
+    assert Counter(map(canon, records)) == Counter(canon(expected_event(req, event_id)) for req, event_id in ok)
 
-    built_valid = sum(req["valid"] for req, _, _ in results)
+    built_valid = sum(req["valid"] for req, _, _, _ in results)
     record_figure("fuzz: requests, built valid, seconds, statuses, events in Kafka",
                   (len(results), built_valid, round(elapsed, 1), dict(sorted(statuses.items())), len(records)))
     assert len(results) >= 10_000 and built_valid >= 1000 and statuses[200] >= 100 and len(records) == statuses[200]

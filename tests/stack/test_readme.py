@@ -73,10 +73,14 @@ def test_every_walkthrough_command_works(pipeline, tmp_path):
             # Followed as a person would while the API takes a request: one made here, so the
             # step never depends on what earlier tests wrote to the topic.
             user = f"readme-{os.getpid()}-{time.monotonic_ns()}"
-            requests.get(settings.API_URL + "/purchase_a_sword", params={"user": user, "type": "gold"},
-                         timeout=20).raise_for_status()
+            resp = requests.get(settings.API_URL + "/purchase_a_sword", params={"user": user, "type": "gold"},
+                                timeout=20)
+            resp.raise_for_status()
             out = bounded(cmd, user, 60)
             assert f'"user":"{user}"' in out, out[-3000:]
+            # The event as kafkacat prints it starts with the id the reply named.
+            (line,) = [ln for ln in out.splitlines() if f'"user":"{user}"' in ln]
+            assert line.startswith('{"event_id":"%s",' % resp.headers["Event-Id"]), line
         elif "write_event_stream.py" in cmd:
             # A second stream beside the running one: its own checkpoint and output.
             env = {"CHECKPOINT_PATH": f"/tmp/readme-{os.getpid()}/checkpoint",

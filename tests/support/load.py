@@ -4,6 +4,7 @@ else."""
 from __future__ import annotations
 
 import json
+import re
 import threading
 import time
 from collections import Counter
@@ -34,6 +35,7 @@ HEADERS = {"Accept": "*/*", "Host": "load.example", "User-Agent": "game-events-l
 HEADER_COLUMNS = {"accept": "Accept", "host": "Host", "user_agent": "User-Agent"}
 EVENT_COLUMNS = tuple(c for c, t in catalogue.COLUMNS if (c, t) not in catalogue.RECORD_COLUMNS)
 COMPARED = ("raw_event", *EVENT_COLUMNS)
+CANONICAL_UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"  # by hand
 # Presto gives decimal(10,0) as Decimal; the values sent are whole numbers.
 COIN_COLUMNS = {c for c, t in seed_describe_table() if t.startswith("decimal")}
 
@@ -55,18 +57,21 @@ class Sent:
     status: int  # 0: no HTTP answer at all
     t_sent: float
     t_done: float
+    event_id: str | None = None  # the reply's Event-Id (a 200's or a 503's); None without one
 
 
-def expected_row(event_type: str, params: dict[str, str], headers: dict[str, str]) -> dict:
+def expected_row(event_type: str, params: dict[str, str], headers: dict[str, str], event_id: str | None) -> dict:
     """The row of hive_events an event sent with these query parameters and headers must
-    land as (COMPARED columns; raw_event as its JSON), worked out by hand
+    land as (COMPARED columns; raw_event as its JSON, with the event_id the API replied, or
+    none for a record written straight to the topic without one), worked out by hand
     (data.expected_event pins the prices and fee), not by the catalogue."""
     fields = expected_event(event_type, params)
     want = {**fields, **{c: headers.get(h) for c, h in HEADER_COLUMNS.items()}}
     if set(want) != set(EVENT_COLUMNS):
         raise AssertionError(f"hive_events' columns {sorted(EVENT_COLUMNS)} are not the ones tests/support "
                              f"expects ({sorted(want)}): write the new field's expectation in data.expected_event")
-    raw = {**{h: headers.get(h) for h in HEADER_COLUMNS.values()}, **{k: v for k, v in fields.items() if v is not None}}
+    raw = {**({} if event_id is None else {"event_id": event_id}),
+           **{h: headers.get(h) for h in HEADER_COLUMNS.values()}, **{k: v for k, v in fields.items() if v is not None}}
     return {"raw_event": raw, **{c: want[c] for c in EVENT_COLUMNS}}
 
 
@@ -135,12 +140,12 @@ class Load:
             event, params = request_for(seq, user)
             t0 = time.monotonic()
             try:
-                status = session.get(settings.API_URL + event.route, params=params, headers=HEADERS,
-                                     timeout=20).status_code
+                resp = session.get(settings.API_URL + event.route, params=params, headers=HEADERS, timeout=20)
+                status, event_id = resp.status_code, resp.headers.get("Event-Id")
             except requests.RequestException:
-                status = 0
+                status, event_id = 0, None
             with self._lock:
-                self.sent.append(Sent(user, event.event_type, params, HEADERS, status, t0, time.monotonic()))
+                self.sent.append(Sent(user, event.event_type, params, HEADERS, status, t0, time.monotonic(), event_id))
             time.sleep(self.pause)
 
     def __enter__(self):
@@ -177,7 +182,8 @@ def send(tag: str, n: int, prefix: str) -> list[Sent]:
         event, params = request_for(i, user)
         t0 = time.monotonic()
         r = requests.get(settings.API_URL + event.route, params=params, headers=HEADERS, timeout=20)
-        out.append(Sent(user, event.event_type, params, HEADERS, r.status_code, t0, time.monotonic()))
+        out.append(Sent(user, event.event_type, params, HEADERS, r.status_code, t0, time.monotonic(),
+                        r.headers.get("Event-Id")))
     return out
 
 
@@ -185,7 +191,7 @@ def audit(tag: str, sent: list[Sent], name: str) -> dict:
     """Waits for the stream to catch up, then compares what the API answered with what
     Presto sees: every 2xx exactly once, nothing that was never sent, and every landed
     row (a 503's too, which Kafka may have stored all the same) as it was sent, column by
-    column."""
+    column, its raw_event with the id of the API's reply."""
     wait_for(caught_up, 300, interval=2, what="the stream to catch up with the topic")
     rows = landed_rows(f"\"user\" like '%-{tag}'")
     landed = Counter(r["user"] for r in rows)
@@ -196,7 +202,7 @@ def audit(tag: str, sent: list[Sent], name: str) -> dict:
     for row in rows:
         s = by_user.get(row["user"])
         if s is not None:  # else "never sent", counted below
-            diffs = differences(expected_row(s.event_type, s.params, s.headers), row)
+            diffs = differences(expected_row(s.event_type, s.params, s.headers, s.event_id), row)
             if diffs:
                 wrong.append(f"{s.user} ({s.event_type}, answered {s.status}): {'; '.join(diffs)}")
     figures = {
@@ -208,6 +214,9 @@ def audit(tag: str, sent: list[Sent], name: str) -> dict:
     }
     record_figure(name, figures)
     assert figures["other statuses"] == {}, figures
+    # Every 2xx names an id of its own (Event-Id), a UUID in canonical form.
+    ids = [s.event_id for s in sent if s.status == 200]
+    assert all(re.fullmatch(CANONICAL_UUID, i or "") for i in ids) and len(set(ids)) == len(ids), ids[:10]
     assert figures["missing"] == 0 and figures["duplicates"] == 0 and figures["never sent"] == 0, figures
     assert not wrong, f"{len(wrong)} landed rows differ from what was sent, e.g.:\n" + "\n".join(wrong[:10])
     return figures

@@ -13,7 +13,8 @@ HEADERS = {"Accept": "*/*", "Host": "localhost:5000", "User-Agent": "poison-test
 
 
 def good(user: str, i: int) -> bytes:
-    """A valid event exactly as the API would write it."""
+    """A valid event as a producer other than the API might write it: with spaces and no
+    event_id, so it lands through the stream's rules."""
     event = catalogue.EVENTS["get_paid"].build({"user": user, "amount": str(i)})
     return json.dumps({**HEADERS, **event}).encode()
 
@@ -59,6 +60,8 @@ KINDS = [
      "unexpected field fee for get_paid"),
     ("unknown field", lambda i: _event(event_type="get_paid", user=f"u{i}", amount=1, admin=True),
      "unknown field: admin"),
+    ("event_id not a UUID", lambda i: _event(event_id=f"event-{i}", event_type="get_paid", user=f"u{i}", amount=1),
+     "invalid field event_id"),
     ("header as a number", lambda i: json.dumps({"event_type": "get_paid", "user": f"u{i}", "amount": 1,
                                                  "Host": i}).encode(),
      "field Host must be a JSON string or null"),

@@ -46,3 +46,34 @@ def client():
     from game_events.api.event_log import EventLog
 
     return create_app(EventLog("127.0.0.1:1", ack_timeout_s=0.5)).test_client()
+
+
+class StoringLog:
+    """Kafka as a list: every value the API hands over is stored (the first `take` of each
+    request, when set), so a test sees the 2xx replies and exactly what was written."""
+
+    def __init__(self):
+        from game_events.api.event_log import EventLog
+
+        self.log = EventLog("127.0.0.1:1", ack_timeout_s=0.5)
+        self.log.deliver = self.deliver
+        self.values: list[bytes] = []
+        self.take: int | None = None
+
+    def deliver(self, topic: str, values: list[bytes]) -> list[int]:
+        stored = values[:self.take]
+        self.values += stored
+        return list(range(len(stored)))
+
+
+@pytest.fixture
+def kafka():
+    return StoringLog()
+
+
+@pytest.fixture
+def storing_client(kafka):
+    """The API through Flask's test client, with a Kafka that stores everything (kafka)."""
+    from game_events.api import create_app
+
+    return create_app(kafka.log).test_client()

@@ -49,6 +49,20 @@ def test_coin_pattern_bounds():
     assert not any(re.fullmatch(coins.pattern, v) for v in bad)
 
 
+def test_the_event_id_is_in_the_record_first_and_no_column():
+    """The id travels in Kafka and raw_event, first, but hive_events stays the seed's table."""
+    assert "event_id" not in dict(catalogue.COLUMNS) and "event_id" not in catalogue.event_fields()
+    body = catalogue.EVENTS["get_paid"].build({"user": "u", "amount": "1"})
+    record = catalogue.record("0f8fad5b-d9cb-469f-a165-70867728950e", {"Accept": None, "Host": "h", "User-Agent": "a"},
+                              body)
+    assert list(record) == ["event_id", "Accept", "Host", "User-Agent", "event_type", "user", "amount"]
+    ok = ["0f8fad5b-d9cb-469f-a165-70867728950e", "00000000-0000-0000-0000-000000000000"]
+    bad = ["0F8FAD5B-D9CB-469F-A165-70867728950E", "0f8fad5bd9cb469fa16570867728950e", "", "0f8fad5b-d9cb-469f-a165",
+           "{0f8fad5b-d9cb-469f-a165-70867728950e}", "0f8fad5b-d9cb-469f-a165-70867728950e\n"]
+    assert all(catalogue.EVENT_ID.kind.regex.fullmatch(v) for v in ok)
+    assert not any(catalogue.EVENT_ID.kind.regex.fullmatch(v) for v in bad)
+
+
 def test_ddl_lists_every_column_in_order():
     events_ddl, bad_ddl = catalogue.statements()
     assert re.findall(r"`(\w+)` ", events_ddl) == [n for n, _ in catalogue.COLUMNS]

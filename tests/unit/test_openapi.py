@@ -34,10 +34,12 @@ def test_the_document_describes_the_seeds_routes():
         **{route: ["get"] for route in ROUTES}, "/health": ["get"], "/events": ["post"]}
     for route, names in ROUTE_PARAMS.items():
         get = doc["paths"][route]["get"]
-        assert [(p["name"], p["in"], p["required"]) for p in get["parameters"]] == [(n, "query", True) for n in names]
+        assert [(p["name"], p["in"], p["required"]) for p in get["parameters"]] == \
+            [(n, "query", True) for n in names] + [("event_id", "query", False)]
         assert get["responses"]["200"]["content"]["text/plain"]["schema"]["enum"] == [REPLIES[route]]
         assert set(get["responses"]) == {"200", "400", "413", "414", "503"}
-        assert "Retry-After" in get["responses"]["503"]["headers"]
+        assert set(get["responses"]["503"]["headers"]) == {"Retry-After", "Event-Id"}
+        assert set(get["responses"]["200"]["headers"]) == {"Event-Id"}
 
 
 def test_parameter_schemas_hold_the_rules():
@@ -48,6 +50,12 @@ def test_parameter_schemas_hold_the_rules():
         assert (params[(route, name)]["minLength"], params[(route, name)]["maxLength"]) == (1, 64)
         assert re.fullmatch(params[(route, name)]["pattern"], "Bob the 2nd ☃")
         assert not re.fullmatch(params[(route, name)]["pattern"], "a\x01b")
+    for route in ROUTE_PARAMS:
+        uuid = params[(route, "event_id")]["pattern"]
+        assert re.fullmatch(uuid, "0f8fad5b-d9cb-469f-a165-70867728950e")
+        assert not any(re.fullmatch(uuid, v) for v in ["0F8FAD5B-D9CB-469F-A165-70867728950E", "",
+                                                       "0f8fad5bd9cb469fa16570867728950e",
+                                                       "{0f8fad5b-d9cb-469f-a165-70867728950e}"])
     amount = params[("/get_paid", "amount")]["pattern"]
     assert all(re.fullmatch(amount, v) for v in ["0", "7", "007", "9999999999"])
     assert not any(re.fullmatch(amount, v) for v in ["", "-1", "1.5", "1e3", "10000000000", " 1"])
@@ -59,4 +67,7 @@ def test_the_batch_route_takes_up_to_a_thousand_events():
     assert (schema["type"], schema["minItems"], schema["maxItems"]) == ("array", 1, 1000)
     kinds = {e["properties"]["event_type"]["enum"][0]: sorted(e["required"]) for e in schema["items"]["oneOf"]}
     assert kinds == {ROUTES[route]: sorted(["event_type", *names]) for route, names in ROUTE_PARAMS.items()}
+    assert all("event_id" in e["properties"] for e in schema["items"]["oneOf"])  # optional
     assert set(post["responses"]) == {"200", "400", "413", "503"}
+    replies = {status: post["responses"][status]["content"]["application/json"]["schema"] for status in ("200", "503")}
+    assert replies["200"]["required"] == ["stored", "ids"] and "ids" in replies["503"]["required"]

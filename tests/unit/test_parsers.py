@@ -4,6 +4,7 @@ and against an oracle written here in plain Python: records generated near that 
 from __future__ import annotations
 
 import json
+import re
 import zipfile
 from decimal import Decimal
 from pathlib import Path
@@ -19,13 +20,14 @@ from game_events.stream import parsers
 
 VERDICTS = Path(__file__).resolve().parent.parent / "data" / "api_form_verdicts.jsonl"
 COLUMNS = [name for name, _ in parsers.spec().columns]
+CANONICAL_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")  # by hand
 
 
 def oracle(value: bytes | None) -> dict | None:
     """The event columns of a record in exactly the form the API writes, or None. The form,
     from the API's side: compact JSON as orjson writes it (so every escape shows as a
-    backslash, which the form has none of), the headers then the event's fields in the API's
-    order, and values the API's validation accepts."""
+    backslash, which the form has none of), the event's id, the headers, then the event's
+    fields in the API's order, and values the API's validation accepts."""
     if value is None or b"\\" in value:
         return None
     try:
@@ -40,9 +42,12 @@ def oracle(value: bytes | None) -> dict | None:
             return None
     except TypeError:
         return None
-    if list(body) != [h for h, _ in catalogue.HEADERS] + event.fields:
+    if list(body) != ["event_id"] + [h for h, _ in catalogue.HEADERS] + event.fields:
         return None
     row = dict.fromkeys(COLUMNS)
+    if not (isinstance(body["event_id"], str) and CANONICAL_UUID.fullmatch(body["event_id"])):
+        return None
+    row["event_id"] = body["event_id"]
     for header, column in catalogue.HEADERS:
         v = body[header]
         if not (v is None or isinstance(v, str) and len(v) <= catalogue.MAX_HEADER):
@@ -95,6 +100,9 @@ text = st.one_of(
 )
 header = st.one_of(st.none(), plain, plain, text, st.builds(lambda c, n: c * n, st.sampled_from(["h", "é", "\x7f"]),
                                                            st.sampled_from([255, 256, 257])))
+# The id one step off (a mutation): another case, length, separator or JSON type, or none.
+OFF_IDS = [str.upper, lambda u: u[:-1], lambda u: u + "0", lambda u: u.replace("-", ""), lambda u: "{%s}" % u,
+           lambda u: u[:-1] + "g", lambda u: "", lambda u: None, lambda u: 7, None]
 coins = st.one_of(st.integers(0, catalogue.MAX_COINS), st.sampled_from([0, catalogue.MAX_COINS,
                                                                          catalogue.MAX_COINS + 1, -1]))
 # Bytes a mutation may put in: JSON's own punctuation, escapes, spaces, digits, invalid UTF-8.
@@ -104,7 +112,8 @@ NOISE = [b'"', b"\\", b" ", b",", b":", b"0", b"1", b"{", b"}", b"\n", b"\x7f", 
 @st.composite
 def near_form(draw) -> bytes:
     event = draw(st.sampled_from(list(catalogue.EVENTS.values())))
-    body = {h: draw(header) for h, _ in catalogue.HEADERS}
+    body = {"event_id": str(draw(st.uuids()))}
+    body.update({h: draw(header) for h, _ in catalogue.HEADERS})
     body["event_type"] = draw(st.sampled_from([event.event_type] * 8 + ["get_pai", "Get_paid"]))
     for p in event.params:
         if isinstance(p.kind, Text):
@@ -116,11 +125,8 @@ def near_form(draw) -> bytes:
     for d in event.derived:
         right = d.value(body) if d.table is None or body[d.key] in d.table else 0
         body[d.name] = draw(st.sampled_from([right] * 6 + [right + 1, str(right)]))
-    try:
-        value = orjson.dumps(body)
-    except orjson.JSONEncodeError:
-        value = json.dumps(body).encode()
-    mutation = draw(st.sampled_from(["none"] * 8 + ["delete", "insert", "replace", "swap", "ascii", "spaces"]))
+    value = dumps(body)
+    mutation = draw(st.sampled_from(["none"] * 9 + ["delete", "insert", "replace", "swap", "ascii", "spaces", "id"]))
     at = draw(st.integers(0, len(value) - 1))
     noise = draw(st.sampled_from(NOISE))
     if mutation == "delete":
@@ -138,7 +144,18 @@ def near_form(draw) -> bytes:
         value = json.dumps(body, separators=(",", ":")).encode()
     elif mutation == "spaces":
         value = json.dumps(body).encode()
+    elif mutation == "id":
+        off = draw(st.sampled_from(OFF_IDS))
+        rest = {k: v for k, v in body.items() if k != "event_id"}
+        value = dumps(rest if off is None else {"event_id": off(body["event_id"]), **rest})
     return value
+
+
+def dumps(body: dict) -> bytes:
+    try:
+        return orjson.dumps(body)
+    except orjson.JSONEncodeError:
+        return json.dumps(body).encode()
 
 
 def test_the_two_parsers_agree_on_records_near_the_form(spark):

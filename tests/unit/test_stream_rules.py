@@ -2,9 +2,10 @@
 kind of bad record gets its reason, and a good event passes with its values."""
 import datetime
 import json
+import uuid
 
 from game_events import catalogue
-from game_events.stream import parsers, rules
+from game_events.stream import landing, parsers, rules
 from tests.support.poison import KINDS, good
 
 
@@ -45,8 +46,19 @@ def test_every_event_the_api_can_build_passes(spark):
     assert [r["reason"] for r in rows] == [None] * len(events)
 
 
-def api_form(**fields) -> bytes:
-    return catalogue.encode({"Accept": "*/*", "Host": "h:5000", "User-Agent": "ua", **fields})
+ID = "0f8fad5b-d9cb-469f-a165-70867728950e"
+
+
+def api_form(event_id=ID, **fields) -> bytes:
+    return catalogue.encode(catalogue.record(event_id, {"Accept": "*/*", "Host": "h:5000", "User-Agent": "ua"}, fields))
+
+
+def with_headers(headers: dict, **fields) -> bytes:
+    return catalogue.encode(catalogue.record(ID, headers, fields))
+
+
+# The start of a record in the API's form, up to its event_type.
+HEAD = b'{"event_id":"%s","Accept":null,"Host":"h","User-Agent":"ua",' % ID.encode()
 
 
 IN_API_FORM: list[bytes] = []
@@ -82,25 +94,45 @@ NEAR_MISSES = [
     fast(api_form(event_type="default")),
     api_form(event_type="default", user="u"),
     api_form(event_type="get_paid", user="é ü \ufffd", amount=3),  # escaped by encode(): rules only
-    fast(b'{"Accept":null,"Host":"h","User-Agent":"ua","event_type":"get_paid","user":"\xc3\xa9","amount":3}'),
-    fast(b'{"Accept":null,"Host":"h","User-Agent":"ua","event_type":"get_paid","user":"\xef\xbf\xbd","amount":3}'),
-    b'{"Accept":null,"Host":"h","User-Agent":"ua","event_type":"get_paid","user":"\xff","amount":3}',
-    b'{"Accept":null,"Host":"h","User-Agent":"ua","event_type":"get_paid","user":"a\x7fb","amount":3}',
-    b'{"Accept":null,"Host":"h","User-Agent":"ua","event_type":"get_paid","user":"a\tb","amount":3}',
+    fast(HEAD + b'"event_type":"get_paid","user":"\xc3\xa9","amount":3}'),
+    fast(HEAD + b'"event_type":"get_paid","user":"\xef\xbf\xbd","amount":3}'),
+    HEAD + b'"event_type":"get_paid","user":"\xff","amount":3}',
+    HEAD + b'"event_type":"get_paid","user":"a\x7fb","amount":3}',
+    HEAD + b'"event_type":"get_paid","user":"a\tb","amount":3}',
     api_form(event_type="get_paid", user="a\"b\\c", amount=3),
-    fast(catalogue.encode({"Accept": None, "Host": None, "User-Agent": None, "event_type": "get_paid", "user": "u",
-                           "amount": 1})),
-    fast(catalogue.encode({"Accept": "x" * 256, "Host": "", "User-Agent": "ua", "event_type": "get_paid",
-                           "user": "u", "amount": 1})),
-    catalogue.encode({"Accept": "x" * 257, "Host": "", "User-Agent": "ua", "event_type": "get_paid", "user": "u",
-                      "amount": 1}),
-    catalogue.encode({"Host": "h", "Accept": "a", "User-Agent": "ua", "event_type": "get_paid", "user": "u",
-                      "amount": 1}),
-    catalogue.encode({"Accept": "a", "Host": "h", "User-Agent": 5, "event_type": "get_paid", "user": "u",
-                      "amount": 1}),
+    fast(with_headers({"Accept": None, "Host": None, "User-Agent": None}, event_type="get_paid", user="u", amount=1)),
+    fast(with_headers({"Accept": "x" * 256, "Host": "", "User-Agent": "ua"}, event_type="get_paid", user="u",
+                      amount=1)),
+    with_headers({"Accept": "x" * 257, "Host": "", "User-Agent": "ua"}, event_type="get_paid", user="u", amount=1),
+    with_headers({"Host": "h", "Accept": "a", "User-Agent": "ua"}, event_type="get_paid", user="u", amount=1),
+    with_headers({"Accept": "a", "Host": "h", "User-Agent": 5}, event_type="get_paid", user="u", amount=1),
     b" " + api_form(event_type="get_paid", user="u", amount=1),
     api_form(event_type="get_paid", user="u", amount=1) + b"\n",
     api_form(event_type="get_paid", user="u", amount=1) + b"{}",
+    # The id: present, first and canonical in the API's form. Without it, or elsewhere, a
+    # valid event still lands through the rules; anything but a canonical UUID is quarantined.
+    fast(api_form(event_type="get_paid", user="u", amount=1, event_id="00000000-0000-0000-0000-000000000000")),
+    fast(api_form(event_type="default", event_id="ffffffff-ffff-ffff-ffff-ffffffffffff")),
+    catalogue.encode({"Accept": "*/*", "Host": "h:5000", "User-Agent": "ua", "event_type": "get_paid", "user": "u",
+                      "amount": 1}),
+    catalogue.encode({"Accept": "*/*", "Host": "h:5000", "User-Agent": "ua", "event_id": ID,
+                      "event_type": "get_paid", "user": "u", "amount": 1}),
+    catalogue.encode({"Accept": "*/*", "Host": "h:5000", "User-Agent": "ua", "event_type": "get_paid", "user": "u",
+                      "amount": 1, "event_id": ID}),
+    api_form(event_type="get_paid", user="u", amount=1, event_id=ID.upper()),
+    api_form(event_type="get_paid", user="u", amount=1, event_id=ID[:-1]),
+    api_form(event_type="get_paid", user="u", amount=1, event_id=ID + "0"),
+    api_form(event_type="get_paid", user="u", amount=1, event_id=ID.replace("-", "")),
+    api_form(event_type="get_paid", user="u", amount=1, event_id=ID.replace("-", "_")),
+    api_form(event_type="get_paid", user="u", amount=1, event_id="{%s}" % ID),
+    api_form(event_type="get_paid", user="u", amount=1, event_id=ID[:-1] + "g"),
+    api_form(event_type="get_paid", user="u", amount=1, event_id=ID[:-1] + "é"),
+    api_form(event_type="get_paid", user="u", amount=1, event_id=None),
+    api_form(event_type="get_paid", user="u", amount=1, event_id=""),
+    api_form(event_type="get_paid", user="u", amount=1, event_id=5),
+    api_form(event_type="get_paid", user="u", amount=1).replace(b'"event_id"', b'"Event_id"'),
+    api_form(event_type="get_paid", user="u", amount=1).replace(b'"event_id":', b'"event_id" :'),
+    api_form(event_type="get_paid", user="u", amount=1).replace(b'{"event_id":"0', b'{"event_id":"\\u0030'),
 ]
 
 
@@ -133,6 +165,24 @@ def test_the_landings_two_passes_give_what_the_rules_give(spark, parser):
     assert len(fast) >= 10
 
 
+def test_an_id_is_optional_but_never_anything_but_a_uuid(spark, parser):
+    """A record of another producer may have no id and still land; one with an id must hold
+    a canonical UUID. Every parsed row carries the id it has (hive_events has no column
+    for it: the landing leaves it out)."""
+    no_id = catalogue.encode({"Accept": None, "Host": "h", "User-Agent": "ua", "event_type": "get_paid", "user": "u",
+                              "amount": 1})
+    values = [api_form(event_type="get_paid", user="u", amount=1), no_id,
+              api_form(event_type="get_paid", user="u", amount=1, event_id=ID.upper()),
+              api_form(event_type="get_paid", user="u", amount=1, event_id=5),
+              api_form(event_type="get_paid", user="u", amount=1, event_id=None)]
+    assert [(r["reason"], r["event_id"]) for r in parsed(spark, values, parser)] == [
+        (None, ID), (None, None), ("invalid field event_id", ID.upper()), ("invalid field event_id", "5"),
+        ("field event_id must be a JSON string", None)]
+    first_pass, _ = rules.parse_api_form(records(spark, values[:2]), parser)
+    assert [(r["event_id"], r["in_api_form"]) for r in first_pass.collect()] == [(ID, True), (None, False)]
+    assert "event_id" not in landing.EVENT_COLUMNS
+
+
 # How each parser's work shows in an executed plan.
 PARSE_IN_PLAN = {"java": "api_form(", "sql": "RLIKE"}
 
@@ -162,7 +212,9 @@ def test_every_event_the_api_writes_takes_the_fast_path(spark, parser):
                 built = e.build({p.name: (choice if p.choices else v[p.name]) for p in e.params})
                 for headers in ({"Accept": "*/*", "Host": "localhost:5000", "User-Agent": "ApacheBench/2.3"},
                                 {"Accept": None, "Host": "h" * 256, "User-Agent": None}):
-                    bodies.append((headers, built, catalogue.encode({**headers, **built})))
+                    event_id = str(uuid.uuid4())
+                    bodies.append((headers, {"event_id": event_id, **built},
+                                   catalogue.encode(catalogue.record(event_id, headers, built))))
     assert len(bodies) == 2 * 2 * (len(catalogue.EVENTS) + 2)
     got = records(spark, [b for _, _, b in bodies]).select(parsers.form(parser).alias("api")).collect()
     for (headers, built, _), row in zip(bodies, got):

@@ -33,6 +33,7 @@ import org.apache.spark.util.LongAccumulator;
  * comes from the catalogue (game_events.catalogue.wire_spec), in the order the API writes:
  * <pre>
  *   column NAME TYPE              a column of the result (TYPE: string or decimal(p,0))
+ *   uuid KEY                      "KEY":"a UUID, 8-4-4-4-12 lowercase hex digits", before the headers
  *   header KEY COLUMN MAX         "KEY":"up to MAX characters" or "KEY":null
  *   event TYPE                    "event_type":"TYPE", starting that event's fields
  *   text KEY MAX                  "KEY":"1 to MAX printable characters"
@@ -126,7 +127,9 @@ public final class ApiForm extends Expression implements Serializable {
     /** The spec, compiled: what to expect at each step, and where each value goes. */
     static final class Form {
         final StructType schema;
-        final byte[][] headerKeys;   // ,"KEY": (the first without its comma, after "{")
+        final byte[][] idKeys;       // ,"KEY": (the record's first key: {"KEY": instead)
+        final int[] idColumns;
+        final byte[][] headerKeys;   // ,"KEY": (likewise)
         final int[] headerColumns;
         final int[] headerMax;
         final Event[] events;
@@ -134,6 +137,7 @@ public final class ApiForm extends Expression implements Serializable {
 
         Form(String spec) {
             Map<String, DataType> columns = new LinkedHashMap<>();
+            List<String[]> ids = new ArrayList<>();
             List<String[]> headers = new ArrayList<>();
             List<Event> events = new ArrayList<>();
             List<String[]> lines = new ArrayList<>();
@@ -154,6 +158,10 @@ public final class ApiForm extends Expression implements Serializable {
             Event current = null;
             for (String[] w : lines) {
                 switch (w[0]) {
+                    case "uuid" -> {
+                        if (current != null) throw new IllegalArgumentException("a uuid is a field of the record");
+                        ids.add(w);
+                    }
                     case "header" -> headers.add(w);
                     case "event" -> {
                         current = new Event(w[1]);
@@ -162,12 +170,18 @@ public final class ApiForm extends Expression implements Serializable {
                     default -> current.add(w, index, schema);
                 }
             }
+            this.idKeys = new byte[ids.size()][];
+            this.idColumns = new int[ids.size()];
+            for (int i = 0; i < ids.size(); i++) {
+                idKeys[i] = bytes((i == 0 ? "{" : ",") + "\"" + ids.get(i)[1] + "\":");
+                idColumns[i] = column(index, ids.get(i)[1]);
+            }
             this.headerKeys = new byte[headers.size()][];
             this.headerColumns = new int[headers.size()];
             this.headerMax = new int[headers.size()];
             for (int i = 0; i < headers.size(); i++) {
                 String[] w = headers.get(i);
-                headerKeys[i] = bytes((i == 0 ? "{" : ",") + "\"" + w[1] + "\":");
+                headerKeys[i] = bytes((i + ids.size() == 0 ? "{" : ",") + "\"" + w[1] + "\":");
                 headerColumns[i] = column(index, w[2]);
                 headerMax[i] = Integer.parseInt(w[3]);
             }
@@ -177,6 +191,12 @@ public final class ApiForm extends Expression implements Serializable {
         InternalRow parse(byte[] b) {
             Object[] row = new Object[schema.length()];
             int i = 0;
+            for (int k = 0; k < idKeys.length; k++) {
+                i = expect(b, i, idKeys[k]);
+                if (!uuid(b, i)) return null;
+                row[idColumns[k]] = UTF8String.fromBytes(b, i + 1, UUID_CHARS);
+                i += UUID_CHARS + 2;
+            }
             for (int h = 0; h < headerKeys.length; h++) {
                 i = expect(b, i, headerKeys[h]);
                 if (i < 0) return null;
@@ -359,6 +379,20 @@ public final class ApiForm extends Expression implements Serializable {
             if ((c & 0xc0) != 0x80) chars++;  // not a UTF-8 continuation byte
         }
         return -1;
+    }
+
+    private static final int UUID_CHARS = 36;
+
+    /** A JSON string at b[i] holding a UUID in canonical form: 8-4-4-4-12 lowercase hex digits. */
+    private static boolean uuid(byte[] b, int i) {
+        if (i < 0 || i + UUID_CHARS + 2 > b.length || b[i] != '"' || b[i + UUID_CHARS + 1] != '"') return false;
+        for (int k = 0; k < UUID_CHARS; k++) {
+            int c = b[i + 1 + k];
+            boolean hyphen = k == 8 || k == 13 || k == 18 || k == 23;
+            boolean ok = hyphen ? c == '-' : (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+            if (!ok) return false;
+        }
+        return true;
     }
 
     private static boolean validUtf8(byte[] b) {
