@@ -8,16 +8,12 @@ from game_events import settings
 from game_events.storage import checkpoint
 from stack import services
 from stack.processes import port_free
-from tests.support.commands import run
+from tests.support.commands import make
 from tests.support.engines import hdfs_names, presto_rows, stream_lag
 from tests.support.load import audit, send
 from tests.support.services import pid_of
 
 pytestmark = pytest.mark.timeout(1200, func_only=True)
-
-
-def make(*args: str) -> str:
-    return run("make", *args, timeout=900).stdout
 
 
 def test_whole_stack_restart_keeps_data_and_the_stream_resumes(pipeline, tag):

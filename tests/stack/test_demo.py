@@ -8,7 +8,7 @@ from collections import Counter, defaultdict
 
 import pytest
 
-from tests.support.commands import run
+from tests.support.commands import make
 from tests.support.data import SWORD_PRICES, expected_event, sent_by_generate_events
 
 pytestmark = pytest.mark.timeout(600, func_only=True)
@@ -24,8 +24,7 @@ def printed_tables(out: str, tag: str) -> dict[str, list[list[str]]]:
 
 
 def test_make_demo_prints_the_answers_of_what_it_sent(pipeline, tag):
-    # Under `make test` a nested make would print its directory around the demo's output.
-    out = run("make", "-s", "--no-print-directory", "demo", f"TAG={tag}", timeout=600).stdout
+    out = make("demo", f"TAG={tag}", timeout=600).stdout
     start = out.rindex("\n", 0, out.index("SENT ")) + 1  # the report, as the demo indents it
     report = out[start:out.index("==>", start)]
     sent = [(expected_event(t, params), n) for t, params, _, n in sent_by_generate_events(textwrap.dedent(report))

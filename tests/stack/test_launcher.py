@@ -14,7 +14,7 @@ import requests
 
 from game_events import settings
 from stack import processes, services
-from tests.support.commands import ROOT, launcher
+from tests.support.commands import ROOT, launcher, make
 from tests.support.services import pid_of
 from tests.support.waits import wait_for
 
@@ -22,7 +22,7 @@ pytestmark = pytest.mark.timeout(300, func_only=True)
 
 
 def status_table() -> dict[str, str]:
-    out = subprocess.run(["make", "-s", "status"], cwd=ROOT, capture_output=True, text=True, timeout=120).stdout
+    out = make("status", check=False, timeout=120).stdout
     return {cols[0]: cols[3] for cols in (ln.split() for ln in out.splitlines()[1:]) if len(cols) >= 4}
 
 
@@ -105,13 +105,6 @@ def test_every_service_listens_on_loopback_only(pipeline):
             assert ("127.0.0.1", svc.port) in sockets, (svc.name, sockets)
         public = {s for s in sockets if not s[0].startswith("127.")}
         assert len(public) <= UNBINDABLE.get(svc.name, 0), (svc.name, public)
-
-
-def make(*args: str, env: dict | None = None, check: bool = True) -> subprocess.CompletedProcess:
-    res = subprocess.run(["make", "-s", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
-    if check:
-        assert res.returncode == 0, f"make {' '.join(args)} exited {res.returncode}:\n{res.stdout}\n{res.stderr}"
-    return res
 
 
 def test_the_other_profile_refuses_to_start_while_this_one_runs(infra):

@@ -21,3 +21,9 @@ def run(*argv, check: bool = True, timeout: float = 300, **kw) -> subprocess.Com
 def launcher(*args: str, check: bool = True, timeout: float = 900, **kw) -> subprocess.CompletedProcess:
     """`python -m stack ARGS` from the repository root: the launcher's own command line."""
     return run(sys.executable, "-m", "stack", *args, check=check, timeout=timeout, **kw)
+
+
+def make(*args: str, check: bool = True, timeout: float = 900, **kw) -> subprocess.CompletedProcess:
+    """A Make target as a user types it. Silent and without directory lines, which a make
+    nested under `make test` would print around the target's own output."""
+    return run("make", "-s", "--no-print-directory", *args, check=check, timeout=timeout, **kw)
