@@ -3,7 +3,9 @@
     rules.py     parse(): Kafka records -> rows with a `reason` (null for a valid event);
                  parse_api_form(): the same for records in the API's own form, without the rules
     parsers.py   the API's form read by ApiForm (java, the default) or by built-in functions (sql)
-    java/        ApiForm.java: that form read in one pass, as a Catalyst expression
+    java/        ApiForm.java: that form read in one pass, as a Catalyst expression;
+                 Dedup.java: the deduplication by event id, a stateful processor
+    dedup.py     deduplicate(): Kafka records -> the same with a verdict (land, dup, conflict)
     landing.py   land_batch(): one micro-batch as one parquet file per table, atomically
     progress.py  the job's counters and the files that tell the launcher about it
     job.py       the streaming query, its restarts and its guard against a lost checkpoint

@@ -144,9 +144,10 @@ def jar_problem(jar: Path, spark_version: str) -> str | None:
     return None
 
 
-def _java_class(session):
+def jvm_class(session, name: str = JAVA_CLASS):
+    """The class in the session's JVM (a py4j JavaClass), or a JavaPackage when it is not there."""
     jvm = session.sparkContext._jvm
-    for part in JAVA_CLASS.split("."):
+    for part in name.split("."):
         jvm = getattr(jvm, part)
     return jvm
 
@@ -156,7 +157,7 @@ def java_form(misses=None) -> Column:
     (see misses_counter) that counts the records for which it is null, or None."""
     from pyspark.sql import SparkSession
 
-    cls = _java_class(SparkSession.getActiveSession())
+    cls = jvm_class(SparkSession.getActiveSession())
     return Column(cls.column(F.col("value")._jc, catalogue.wire_spec(), misses))
 
 
@@ -166,7 +167,7 @@ def load_problem(session) -> str | None:
     from py4j.java_gateway import JavaClass
     from py4j.protocol import Py4JError
 
-    if not isinstance(_java_class(session), JavaClass):
+    if not isinstance(jvm_class(session), JavaClass):
         return f"{JAVA_CLASS} is not on the classpath"
     try:
         java_form()
