@@ -69,19 +69,19 @@ def dedup_input(records: DataFrame) -> DataFrame:
                           F.xxhash64("value").alias("fp"), F.unix_millis("timestamp").alias("ts_ms"))
 
 
-def java_class(session, jar: Path = settings.STREAM_JAR):
+def java_class(session, jar: Path = settings.STREAM_JAR, name: str = JAVA_CLASS):
     """Dedup's class in this session's JVM, loading the jar (Spark's ADD JAR, as the parser's
     is loaded) when it is not there yet; raises when it cannot be had."""
     from py4j.java_gateway import JavaClass
 
-    if not isinstance(parsers.jvm_class(session, JAVA_CLASS), JavaClass):
+    if not isinstance(parsers.jvm_class(session, name), JavaClass):
         problem = parsers.jar_problem(jar, session.version)
         if problem:
-            raise RuntimeError(f"deduplication needs {JAVA_CLASS}, but {problem}")
+            raise RuntimeError(f"deduplication needs {name}, but {problem}")
         session.sql(f"ADD JAR '{jar}'")
-    cls = parsers.jvm_class(session, JAVA_CLASS)
+    cls = parsers.jvm_class(session, name)
     if not isinstance(cls, JavaClass):
-        raise RuntimeError(f"deduplication needs {JAVA_CLASS}, and {jar} does not hold it (make install rebuilds it)")
+        raise RuntimeError(f"deduplication needs {name}, and {jar} does not hold it (make install rebuilds it)")
     return cls
 
 
