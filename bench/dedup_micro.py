@@ -1,0 +1,113 @@
+"""Micro-benchmark of the stream's deduplication (game_events/stream/dedup.py, java/Dedup.java) on
+local Spark, without Kafka or HDFS: 1M synthetic Kafka records (values in the API's form, ~250
+bytes, 5% retries of an earlier record, 0.5% the same id with other content, 1% with no id), read
+as a stream from parquet files with availableNow in one batch, landed through foreachBatch to a
+noop write, with Dedup and without it (best of ROUNDS each, alternating). Prints one JSON object:
+seconds per variant, the verdicts counted (checked against the generator), and the state after
+the last Dedup run (rows, RocksDB memory and SST size).
+
+    STREAM_JAR=<the jar with Dedup> PYTHONPATH=. .venv/bin/python -m bench.dedup_micro [records] [rounds]
+
+It writes only under a new directory in /tmp, removed at the end.
+"""
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from pyspark.sql import Observation, SparkSession
+from pyspark.sql import functions as F
+
+from game_events.stream import dedup
+
+SCHEMA = "value binary, timestamp timestamp, partition int, offset long"
+
+
+def records(session, n: int):
+    """Record i is a retry of record i-5 when i % 20 == 7, the id of record i-3 with other content
+    when i % 200 == 13, and has no id when i % 100 == 51 (the three never meet, nor their sources).
+    Kafka's timestamps are 1 ms apart: all within the default one-hour window."""
+    i = F.col("id")
+    src = (F.when(i % 20 == 7, i - 5).when(i % 200 == 13, i - 3).otherwise(i))
+    h = F.md5(src.cast("string"))
+    eid = F.concat_ws("-", h.substr(1, 8), h.substr(9, 4), h.substr(13, 4), h.substr(17, 4), h.substr(21, 12))
+    body = F.concat(F.lit('"Accept":"*/*","Host":"user1.comcast.com","User-Agent":"Mozilla/5.0 (X11; Linux x86_64; '
+                          'rv:128.0) Gecko/20100101 Firefox/128.0","event_type":"purchase_sword","user":"user'),
+                    (src % 10_000).cast("string"),
+                    F.when(i % 200 == 13, F.lit('","sword_type":"broadsword"}')).otherwise(F.lit('","sword_type":"katana"}')))
+    value = F.when(i % 100 == 51, F.concat(F.lit("{"), body)).otherwise(
+        F.concat(F.lit('{"event_id":"'), eid, F.lit('",'), body))
+    return session.range(n).select(value.cast("binary").alias("value"),
+                                   F.timestamp_millis(F.lit(1_767_225_600_000) + i).alias("timestamp"),
+                                   F.lit(0).alias("partition"), i.alias("offset"))
+
+
+def expected(n: int) -> dict:
+    dups = sum(1 for i in range(n) if i % 20 == 7)
+    conflicts = sum(1 for i in range(n) if i % 200 == 13)
+    return {"land": n - dups - conflicts, "dup": dups, "conflict": conflicts}
+
+
+def run(session, source: Path, checkpoint: Path, with_dedup: bool):
+    seen = Observation()
+
+    def land(batch, _batch_id):
+        if with_dedup:  # the verdicts counted on the action that runs anyway, as land_batch will
+            batch = batch.observe(seen, *(F.count_if(F.col("verdict") == v).alias(v) for v in dedup.VERDICTS))
+        batch.write.format("noop").mode("overwrite").save()
+
+    stream = session.readStream.schema(SCHEMA).parquet(str(source))
+    if with_dedup:
+        stream = dedup.deduplicate(session, stream)
+    t0 = time.monotonic()
+    query = (stream.writeStream.foreachBatch(land).option("checkpointLocation", str(checkpoint))
+             .trigger(availableNow=True).start())
+    query.awaitTermination()
+    seconds = time.monotonic() - t0
+    if query.exception():
+        raise RuntimeError(query.exception())
+    return seconds, query, (seen.get if with_dedup else None)
+
+
+def main(n: int = 1_000_000, rounds: int = 2):
+    tmp = Path(tempfile.mkdtemp(prefix="dedup-micro-"))
+    session = (SparkSession.builder.master("local[2]").appName("dedup_micro")
+               .config("spark.ui.enabled", "false").config("spark.sql.session.timeZone", "UTC")
+               .config("spark.sql.shuffle.partitions", "2")  # as the stream's
+               .config("spark.driver.extraJavaOptions", "-XX:+UseParallelGC")
+               .config("spark.local.dir", str(tmp / "local"))
+               .getOrCreate())
+    session.sparkContext.setLogLevel("WARN")
+    for key, value in {**dedup.STATE_CONF, **dedup.DRAIN_CONF}.items():
+        session.conf.set(key, value)
+    try:
+        source = tmp / "source"
+        records(session, n).repartition(2).write.parquet(str(source))
+        times = {"without": [], "with": []}
+        for r in range(rounds):
+            for variant in ("without", "with"):
+                seconds, query, verdicts = run(session, source, tmp / f"cp-{variant}-{r}", variant == "with")
+                times[variant].append(round(seconds, 2))
+                if verdicts is not None:
+                    assert verdicts == expected(n), (verdicts, expected(n))
+                    state, progress = query.lastProgress["stateOperators"][0], query.lastProgress
+        best = {k: min(v) for k, v in times.items()}
+        print(json.dumps({
+            "records": n, "rounds": rounds, "seconds": times, "best": best,
+            "added_s": round(best["with"] - best["without"], 2), "verdicts": verdicts,
+            "state": {"numRowsTotal": state["numRowsTotal"], "memoryUsedBytes": state["memoryUsedBytes"],
+                      "rocksdbSstFileSize": state["customMetrics"].get("rocksdbSstFileSize"),
+                      "allUpdatesTimeMs": state["allUpdatesTimeMs"], "commitTimeMs": state["commitTimeMs"]},
+            "last_batch_durationMs": progress["durationMs"],
+        }, indent=1))
+    finally:
+        session.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main(*(int(a) for a in sys.argv[1:]))
