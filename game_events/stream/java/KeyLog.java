@@ -137,6 +137,8 @@ public final class KeyLog extends AccumulatorV2<long[], long[]> {
         s = e;
       }
       byte[] verdict = new byte[m];
+      added = new long[m * 5];
+      nAdded = 0;
       for (int r : order) {
         int at = r * W;
         long h = log[at], l = log[at + 1], f = log[at + 2], t = log[at + 3];
@@ -145,6 +147,7 @@ public final class KeyLog extends AccumulatorV2<long[], long[]> {
         if (ts[i] == Long.MIN_VALUE || t - ts[i] > window) {
           if (ts[i] == Long.MIN_VALUE) size++;
           hi[i] = h; lo[i] = l; fp[i] = f; ts[i] = t; po[i] = pos;
+          added[nAdded++] = h; added[nAdded++] = l; added[nAdded++] = f; added[nAdded++] = t; added[nAdded++] = pos;
           if (size * 2 > hi.length) rehash();
         } else if (po[i] == pos || ts[i] - t > window) {
           verdict[r] = 0; // itself on a replay, or a copy far older than the first
@@ -166,6 +169,32 @@ public final class KeyLog extends AccumulatorV2<long[], long[]> {
         int i = slot(h[j], l[j]);
         hi[i] = h[j]; lo[i] = l[j]; fp[i] = f[j]; ts[i] = t[j]; po[i] = p[j];
       }
+    }
+
+    private long[] added = new long[0];
+    private int nAdded;
+
+    /** The entries the last decide() added, 40 bytes each, to a file (the batch's id file). */
+    public long writeAdded(String path) throws java.io.IOException {
+      try (java.io.DataOutputStream out = new java.io.DataOutputStream(
+          new java.io.BufferedOutputStream(new java.io.FileOutputStream(path), 1 << 20))) {
+        for (int i = 0; i < nAdded; i++) out.writeLong(added[i]);
+      }
+      return nAdded * 8L;
+    }
+
+    /** (partition, offset) of every record whose verdict is not land, as rows to anti-join. */
+    public static java.util.List<org.apache.spark.sql.Row> dropped(long[] log, byte[] verdicts) {
+      java.util.List<org.apache.spark.sql.Row> rows = new java.util.ArrayList<>();
+      for (int r = 0; r < verdicts.length; r++)
+        if (verdicts[r] != 0) rows.add(org.apache.spark.sql.RowFactory.create((int) log[r * W + 4], log[r * W + 5]));
+      return rows;
+    }
+
+    public static org.apache.spark.sql.Dataset<org.apache.spark.sql.Row> droppedFrame(
+        org.apache.spark.sql.SparkSession s, long[] log, byte[] verdicts) {
+      return s.createDataFrame(dropped(log, verdicts), new org.apache.spark.sql.types.StructType()
+          .add("partition", "int").add("offset", "long"));
     }
 
     public static int[] counts(byte[] verdicts) {
