@@ -6,7 +6,10 @@ returns a line worth printing when it did something, and None when there was not
 """
 from __future__ import annotations
 
+import base64
 import subprocess
+import threading
+import uuid
 from pathlib import Path
 
 from game_events import settings
@@ -62,6 +65,18 @@ def kafka(node: str) -> list[str]:
     return _kafka_java("kafka.Kafka", str(CONF / node / "server.properties"), heap=("-Xms256m", "-Xmx512m"))
 
 
+_CLUSTER_ID_LOCK = threading.Lock()
+
+
+def kafka_uuid() -> str:
+    """What `kafka-storage random-uuid` prints, without a JVM: a random UUID in URL-safe
+    base64, unpadded, never starting with '-' (Kafka's Uuid.randomUuid rule, so that no
+    command line takes it for an option)."""
+    while (u := base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()).startswith("-"):
+        pass
+    return u
+
+
 def format_kafka(node: str) -> str | None:
     """KRaft storage is formatted once. A single node forms a quorum of itself
     (--standalone); the cluster's nodes share one cluster id and the static voter list of
@@ -69,10 +84,10 @@ def format_kafka(node: str) -> str | None:
     if (settings.DATA / node / "meta.properties").exists():
         return None
     id_file = settings.DATA / "kafka-cluster-id"
-    if not id_file.exists():
-        id_file.parent.mkdir(parents=True, exist_ok=True)
-        # The last line: Kafka's log4j may print an INFO line on stdout before the id.
-        id_file.write_text(output(_kafka_java("kafka.tools.StorageTool", "random-uuid")).split()[-1])
+    with _CLUSTER_ID_LOCK:  # the nodes are formatted side by side, with one id
+        if not id_file.exists():
+            id_file.parent.mkdir(parents=True, exist_ok=True)
+            id_file.write_text(kafka_uuid())
     cluster_id = id_file.read_text()
     quorum = [] if settings.CLUSTER else ["--standalone"]
     output(_kafka_java("kafka.tools.StorageTool", "format", *quorum, "-t", cluster_id,

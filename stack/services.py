@@ -2,8 +2,9 @@
 
 A row says how to start the service (commands.py), which port it owns, how to prove it
 is ready with a real protocol call (probes.py), what to prepare before its first start,
-and how long start-up may take. Rows are in dependency order: `up` starts them top down,
-`down` stops them bottom up.
+how long start-up may take, and which services it needs ready first. `up` starts every
+row at once but for those needs, so independent engines start side by side; `down`
+stops them bottom up.
 
 The rows are those of the profile in use (settings.PROFILE): one node per engine in the
 local profile; in the cluster profile three Kafka nodes, two DataNodes, a Spark
@@ -37,6 +38,9 @@ class Service:
     # What `up` waits for before the next row, when that is less than `ready`: a quorum
     # member cannot answer until the next members run.
     start_ready: Callable[[], bool] | None = None
+    # Services (names or name prefixes, as GROUPS' rows are built) that must be ready
+    # before this one starts, when the same `up` starts them.
+    needs: tuple[str, ...] = ()
     env: dict = field(default_factory=dict)
     cwd: Path | None = None
     fresh: tuple[Path, ...] = ()  # files each start must write anew
@@ -60,7 +64,7 @@ def kafka_nodes() -> list[Service]:
 
 def datanodes() -> list[Service]:
     return [Service(n.service, partial(commands.datanode, n.folder, n.port, n.http_port, n.ipc_port),
-                    partial(probes.datanode, n.port, n.http_port), 90, n.port)
+                    partial(probes.datanode, n.port, n.http_port), 90, n.port, needs=("namenode",))
             for n in settings.DATANODES]
 
 
@@ -71,7 +75,8 @@ def spark_nodes() -> list[Service]:
            "HADOOP_CONF_DIR": str(settings.CONF / "hadoop")}
     return [Service("spark-master", commands.spark_master, probes.spark_master, 60, settings.SPARK_MASTER_PORT, env=env),
             *(Service(w.service, partial(commands.spark_worker, w.service, w.port, w.ui_port),
-                      partial(probes.spark_worker, w.ui_port), 60, w.port, env=env, cwd=settings.DATA / w.service)
+                      partial(probes.spark_worker, w.ui_port), 60, w.port, env=env, cwd=settings.DATA / w.service,
+                      needs=("spark-master",))
               for w in settings.SPARK_WORKERS)]
 
 
@@ -93,13 +98,17 @@ SERVICES = [
     Service("namenode", commands.namenode, probes.namenode, 90, settings.NAMENODE_PORT,
             first_run=commands.format_namenode),
     *datanodes(),
+    # It needs no HDFS to start: the default database's folder is only named, not made.
     Service("metastore", commands.metastore, probes.metastore, 120, settings.METASTORE_PORT,
             first_run=commands.compile_metastore_launcher),
     *spark_nodes(),
     *presto_nodes(),
-    Service("api", commands.api, probes.api, 30, settings.API_PORT, first_run=commands.create_topic, cwd=settings.ROOT),
+    Service("api", commands.api, probes.api, 30, settings.API_PORT, first_run=commands.create_topic, cwd=settings.ROOT,
+            needs=("kafka",)),
+    # Presto is not needed: the stream registers its tables in the metastore directly.
     Service("stream", commands.stream, probes.stream, 180, settings.SPARK_UI_PORT, owns_port=False,
             first_run=commands.register_tables, cwd=settings.ROOT, fresh=(probes.STREAM_READY,),
+            needs=("kafka", "namenode", "datanode", "metastore", "spark-"),
             env={"GAME_EVENTS_READY_FILE": str(probes.STREAM_READY), "STREAM_PROGRESS_FILE": str(STREAM_PROGRESS)}),
 ]
 BY_NAME = {s.name: s for s in SERVICES}
@@ -133,6 +142,12 @@ def expand(names: list[str], default: str = "infra") -> list[Service]:
                              f"known: {', '.join([*BY_NAME, *GROUPS])}")
         wanted.update(GROUPS[n] if n in GROUPS and n not in BY_NAME else [n])
     return [s for s in SERVICES if s.name in wanted]
+
+
+def needs(services: list[Service]) -> dict[str, list[str]]:
+    """For each service, the services among `services` that must be ready before it starts."""
+    names = [s.name for s in services]
+    return {s.name: [n for n in names if n != s.name and n.startswith(s.needs)] if s.needs else [] for s in services}
 
 
 def one(names: list[str]) -> Service:
