@@ -97,24 +97,19 @@ def send_all(log: EventLog, topic: str, events: list[dict]) -> list[int]:
         return []
 
 
-def event_types(items: list) -> list[str | None]:
-    """Each element's event_type as given, for the counts (None where it is not a string)."""
-    return [t if isinstance(item, dict) and isinstance(t := item.get("event_type"), str) else None for item in items]
-
-
 def post_events():
     headers = header_values()
-    items = batch_items()
-    g.event_types = event_types(items)
+    items = g.batch_items = batch_items()  # the refused events' types, if one is bad
     events = [batch_event(i, item, headers) for i, item in enumerate(items)]
     stored = send_all(current_app.extensions["event_log"], settings.TOPIC, events)
-    count_events(ACCEPTED, [g.event_types[i] for i in stored])
+    types = [e["event_type"] for e in events]
+    count_events(ACCEPTED, types if len(stored) == len(events) else [types[i] for i in stored])
     # Every event's id, in the request's order: a retry sends the same ids again.
     ids = [e[catalogue.EVENT_ID.name] for e in events]
     if len(stored) == len(events):
         return jsonify(stored=len(stored), ids=ids)
     retry = sorted(set(range(len(events))) - set(stored))
-    count_events(UNAVAILABLE, [g.event_types[i] for i in retry])
+    count_events(UNAVAILABLE, [types[i] for i in retry])
     # Indices in `retry` were not confirmed: Kafka may still hold some of them, so resending
     # them is at least once, as for a single GET that got a 503.
     resp = jsonify(error=f"the event log (Kafka) confirmed {len(stored)} of {len(events)} events; "

@@ -13,10 +13,8 @@ them up, the counts of workers that died included; anywhere else (Flask's test c
 from __future__ import annotations
 
 import collections
-import glob
 import os
 import re
-import shutil
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -53,10 +51,12 @@ _directory: Path | None = None  # set by use_directory(): the multiprocess mode
 
 def use_directory(path: Path) -> None:
     """The multiprocess mode, for a server that forks: called once in the process that forks,
-    before it builds the app. The directory is emptied, so a restart starts from zero."""
+    before it builds the app. The metric files of an earlier run are removed, so that a
+    restart starts from zero."""
     global _directory
-    shutil.rmtree(path, ignore_errors=True)
-    path.mkdir(parents=True)
+    path.mkdir(parents=True, exist_ok=True)
+    for old in path.glob("*.db"):
+        old.unlink()
     # prometheus_client's own variable: each process's values open their files there.
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(path)
     values.ValueClass = values.MultiProcessValue()
@@ -143,7 +143,9 @@ class ApiMetrics(NoMetrics):
         child.inc()
 
     def events(self, outcome: str, event_types: Sequence[str | None]) -> None:
-        for event_type, n in collections.Counter(event_types).items():
+        # One event (any GET) is the common case: no tally to build.
+        tally = collections.Counter(event_types).items() if len(event_types) > 1 else ((t, 1) for t in event_types)
+        for event_type, n in tally:
             child = self._by_event.get((event_type, outcome)) or self._by_event[(UNKNOWN_TYPE, outcome)]
             child.inc(n)
 
@@ -185,9 +187,10 @@ def add_metrics(app: Flask, metrics: NoMetrics) -> None:
 
 def request_event_types() -> list[str | None]:
     """The types of the request's events: a batch's elements' once its body is read
-    (g.event_types), else the GET route's own, else one unknown."""
-    if "event_types" in g:
-        return g.event_types
+    (g.batch_items), else the GET route's own, else one unknown."""
+    if (items := g.get("batch_items")) is not None:
+        return [t if isinstance(item, dict) and isinstance(t := item.get("event_type"), str) else None
+                for item in items]
     rule = request.url_rule
     return [EVENT_TYPES.get(rule.rule) if rule is not None else None]
 
@@ -197,8 +200,9 @@ def count_events(outcome: str, event_types: Sequence[str | None] | None = None) 
     which), in /health's counters and in /metrics'."""
     if event_types is None:
         event_types = request_event_types()
-    current_app.extensions["event_log"].count(outcome, len(event_types))
-    current_app.extensions["metrics"].events(outcome, event_types)
+    extensions = current_app.extensions
+    extensions["event_log"].count(outcome, len(event_types))
+    extensions["metrics"].events(outcome, event_types)
 
 
 def serve_port(host: str, port: int) -> None:

@@ -14,6 +14,8 @@ from game_events.api.metrics import ACCEPTED, REJECTED, UNAVAILABLE, count_event
 
 
 def make_view(event: catalogue.Event):
+    types = (event.event_type,)
+
     def view():
         if request.method != "GET":  # Flask adds HEAD to GET routes; a HEAD must not log an event
             raise MethodNotAllowed(valid_methods=["GET"])
@@ -23,7 +25,7 @@ def make_view(event: catalogue.Event):
         values = validate(event, query_values())
         g.event_id = event_id(values.get(catalogue.EVENT_ID.name))
         log_to_kafka(settings.TOPIC, catalogue.record(g.event_id, headers, event.build(values)))
-        count_events(ACCEPTED)
+        count_events(ACCEPTED, types)
         return Response(event.reply, mimetype="text/plain", headers={EVENT_ID_HEADER: g.event_id})
 
     view.__name__ = event.event_type
