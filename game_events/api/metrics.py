@@ -78,7 +78,10 @@ LIVE_GAUGE_FILE = re.compile(r"gauge_live[a-z]+_(\d+)\.db")
 def forget_dead_processes(path: str) -> None:
     for name in os.listdir(path):
         if (m := LIVE_GAUGE_FILE.fullmatch(name)) and not _alive(int(m[1])):
-            mark_process_dead(int(m[1]), path)
+            try:
+                mark_process_dead(int(m[1]), path)
+            except FileNotFoundError:  # another worker's scrape removed it first
+                pass
 
 
 def _alive(pid: int) -> bool:

@@ -145,12 +145,14 @@ def test_metrics_add_up_every_workers_counts(api):
         ("get_paid", "unavailable"): n_get + 2 * n_batch, ("default", "unavailable"): n_batch,
         ("get_paid", "rejected"): n_bad + n_bad_batch, ("unknown", "rejected"): n_bad_batch,
         ("purchase_sword", "rejected"): n_sword}
-    # Each wait for Kafka ended at the ack timeout (no broker): all in the bucket that holds it.
+    # No broker: each wait for Kafka ended near the ack timeout (librdkafka fails a message at
+    # 90% of it), so none is in a bucket below that, and all are within a few buckets above.
     waits = samples[(KAFKA_ACK + "_count",)]
     assert 1 <= waits <= n_get + n_batch
-    below, holding = [b for b in ACK_BUCKETS if b < ACK_TIMEOUT_S][-1], min(b for b in ACK_BUCKETS if b >= ACK_TIMEOUT_S)
+    below = max(b for b in ACK_BUCKETS if b < 0.9 * ACK_TIMEOUT_S)
+    above = min(b for b in ACK_BUCKETS if b >= 5 * ACK_TIMEOUT_S)
     assert samples[(KAFKA_ACK + "_bucket", ("le", str(below)))] == 0
-    assert samples[(KAFKA_ACK + "_bucket", ("le", str(holding)))] == waits
+    assert samples[(KAFKA_ACK + "_bucket", ("le", str(above)))] == waits
     assert samples[(KAFKA_QUEUE,)] >= 0
     # /health's counters are the same events by outcome.
     health = requests.get(server.url + "/health", timeout=10).json()["counters"]
