@@ -188,6 +188,16 @@ API_ACCESS_LOG = _env("API_ACCESS_LOG", "1") != "0"
 # the dead broker's fencing and a new leader: 3.3-4.5 s on this 2-core machine, too close
 # to the 4.5 s librdkafka gets out of 5 s (one to three 503s in two CI runs).
 KAFKA_ACK_TIMEOUT_S = _typed(float, "KAFKA_ACK_TIMEOUT_S", _by_profile("5", "8"))
+# The API's Prometheus metrics (game_events/api/metrics.py): on unless API_METRICS=0.
+API_METRICS = _env("API_METRICS", "1") != "0"
+# 0: GET /metrics on the API's own port. Another port: the metrics there alone (on
+# API_METRICS_HOST), and /metrics on the API's port is a 404, for an API that faces the public.
+API_METRICS_PORT = _typed(int, "API_METRICS_PORT", "0")
+if API_METRICS_PORT:
+    PORT_VARS[API_METRICS_PORT] = "API_METRICS_PORT"
+API_METRICS_HOST = _env("API_METRICS_HOST", API_HOST)
+# The workers' metric files (prometheus_client's multiprocess mode), emptied when the API starts.
+API_METRICS_DIR = Path(_env("API_METRICS_DIR", str(RUN / "api-metrics")))
 
 # --- the pipeline's topic, tables and paths --------------------------------------------
 TOPIC = _env("EVENTS_TOPIC", "events")
