@@ -83,6 +83,12 @@ PRESTO_CLI = CACHE / f"presto-cli-{VERSIONS['PRESTO_VERSION']}-executable.jar"
 # Where every service listens (ports follow the seed where it names one).
 BIND_HOST = _env("BIND_HOST", "127.0.0.1")
 
+
+def reachable(host: str) -> str:
+    """Where a client on this host reaches a server bound to `host`: loopback for a wildcard bind."""
+    return "127.0.0.1" if host in ("0.0.0.0", "::") else host
+
+
 # --- Kafka -----------------------------------------------------------------------------
 KAFKA_HOST = _env("KAFKA_HOST", "127.0.0.1")
 KAFKA_PORT = _port("KAFKA_PORT", "29092")
@@ -173,7 +179,7 @@ SPARK_UI_PORT = 4040
 # API_HOST is where the API's server binds; clients on this host reach a wildcard bind on loopback.
 API_HOST = _env("API_HOST", "127.0.0.1")
 API_PORT = _port("API_PORT", "5000")
-API_URL = _env("API_URL", f"http://{'127.0.0.1' if API_HOST in ('0.0.0.0', '::') else API_HOST}:{API_PORT}")
+API_URL = _env("API_URL", f"http://{reachable(API_HOST)}:{API_PORT}")
 # Two worker processes per core: a request holds its worker's GIL for about half a
 # millisecond, and with one worker per core requests queue for a GIL while the core could
 # run another worker (here, c=32 with keep-alive: 3,100 -> 5,400 req/s; POST /events:
@@ -198,6 +204,18 @@ if API_METRICS_PORT:
 API_METRICS_HOST = _env("API_METRICS_HOST", API_HOST)
 # The workers' metric files (prometheus_client's multiprocess mode), emptied when the API starts.
 API_METRICS_DIR = Path(_env("API_METRICS_DIR", str(RUN / "api-metrics")))
+
+# --- Prometheus (the `all` group: stack/templates/prometheus) ---------------------------
+PROMETHEUS_PORT = _port("PROMETHEUS_PORT", "9090")
+PROMETHEUS_URL = f"http://{reachable(BIND_HOST)}:{PROMETHEUS_PORT}"
+PROMETHEUS_DATA = DATA / "prometheus"
+# How often it scrapes and evaluates the alert rules: an alert whose window is 60 s fires
+# within 60 s + a scrape + an evaluation, under 90 s.
+PROMETHEUS_INTERVAL = "10s"
+PROMETHEUS_RETENTION = "2d"
+# Debian's package ships Prometheus' console libraries (prom.lib, menu.lib) as examples
+# only; /etc/prometheus/console_libraries holds a README.
+PROMETHEUS_CONSOLE_LIBRARIES = Path("/usr/share/doc/prometheus/examples/console_libraries")
 
 # --- the pipeline's topic, tables and paths --------------------------------------------
 TOPIC = _env("EVENTS_TOPIC", "events")

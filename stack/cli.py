@@ -12,7 +12,8 @@
     logs [SERVICE]             path of a service's log file (default: the first service)
 
 Groups: infra (the engines), kafka, hdfs, cloudera, spark, presto, app (api stream),
-pipeline (infra + app: the topic, the tables, the API and the stream), all.
+pipeline (infra + app: the topic, the tables, the API and the stream), monitoring
+(prometheus), all (pipeline + monitoring).
 
 STACK_PROFILE=cluster (make ... PROFILE=cluster) runs the cluster profile: three Kafka
 nodes, two DataNodes, Spark standalone with two workers and a Presto worker. Without it,

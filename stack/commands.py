@@ -203,3 +203,21 @@ def register_tables() -> str | None:
         return None
     out = output([ROOT / "bin" / "spark-submit", ROOT / "write_hive_table.py"])
     return "registered " + "; ".join(ln for ln in out.splitlines() if ln.startswith("table "))
+
+
+# --- monitoring ------------------------------------------------------------------------
+
+PROMETHEUS = Path("/usr/bin/prometheus")  # Debian's package
+
+
+def prometheus() -> list[str]:
+    if not PROMETHEUS.exists():
+        raise StackError(f"{PROMETHEUS} is missing; install it with: sudo apt-get install -y prometheus")
+    need_install(settings.PROMETHEUS_CONSOLE_LIBRARIES)
+    conf = CONF / "prometheus"
+    return [str(PROMETHEUS), f"--config.file={conf / 'prometheus.yml'}",
+            f"--storage.tsdb.path={settings.PROMETHEUS_DATA}",
+            f"--storage.tsdb.retention.time={settings.PROMETHEUS_RETENTION}",
+            f"--web.listen-address={settings.BIND_HOST}:{settings.PROMETHEUS_PORT}",
+            f"--web.console.templates={conf / 'consoles'}",
+            f"--web.console.libraries={settings.PROMETHEUS_CONSOLE_LIBRARIES}"]

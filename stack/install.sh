@@ -14,7 +14,7 @@ start=$SECONDS
 step() { printf '==> [%4ss] %s\n' "$((SECONDS - start))" "$*"; }
 die() { echo "error: $*" >&2; exit 1; }
 
-APT_PACKAGES="openjdk-17-jdk-headless maven kcat apache2-utils python3 python3-venv curl ca-certificates"
+APT_PACKAGES="openjdk-17-jdk-headless maven kcat apache2-utils python3 python3-venv curl ca-certificates prometheus"
 
 step "checking system tools"
 missing=()
@@ -27,11 +27,17 @@ python3 -m venv --help >/dev/null 2>&1 || missing+=(python3-venv)
 command -v curl >/dev/null || missing+=(curl)
 [ -f /etc/ssl/certs/ca-certificates.crt ] || missing+=(ca-certificates)
 command -v ab >/dev/null || missing+=(apache2-utils)
+command -v prometheus >/dev/null || missing+=(prometheus)
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     step "apt-get install ${missing[*]}"
     apt-get update -qq
+    # The stack runs its own Prometheus on PROMETHEUS_PORT: the package's system service
+    # must not start (policy-rc.d, for the install) nor come back at boot on 9090.
+    guard=/usr/sbin/policy-rc.d
+    [ -e "$guard" ] || { printf '#!/bin/sh\nexit 101\n' > "$guard"; chmod +x "$guard"; trap 'rm -f "$guard"' EXIT; }
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    if [ -d /run/systemd/system ]; then systemctl disable --now prometheus.service >/dev/null 2>&1 || true; fi
   else
     die "missing ${missing[*]}; install them with: sudo apt-get install -y $APT_PACKAGES"
   fi

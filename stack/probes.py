@@ -126,3 +126,9 @@ def api() -> bool:
 
 def stream() -> bool:
     return STREAM_READY.exists()
+
+
+def prometheus() -> bool:
+    # 200 once the TSDB is open and the config (targets, rules) loaded; 503 before.
+    with urllib.request.urlopen(f"{settings.PROMETHEUS_URL}/-/ready", timeout=5) as resp:
+        return resp.status == 200

@@ -5,16 +5,21 @@ Also the settings as shell assignments for the bin/ wrappers (`python -m stack s
 
 A template that a service renders for itself (Service.templates: Kafka's and Presto's
 per-node files) is written once per such service of the profile, into CONF/<service>/,
-with the service's own values (Service.conf) added."""
+with the service's own values (Service.conf) added.
+
+Prometheus' targets are the service table's metrics endpoints (Service.metrics), written
+as a file of target groups that its config reads (file_sd_configs): Prometheus rereads it
+when it changes, so a render updates a running Prometheus."""
 from __future__ import annotations
 
+import json
 import shlex
 import string
 from pathlib import Path
 
 from game_events import settings
 from game_events.spark import spark_conf
-from stack.services import SERVICES
+from stack.services import SERVICES, Service
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 
@@ -34,6 +39,14 @@ def shell() -> str:
     return "".join(f"{k}={shlex.quote(v)}\n" for k, v in sorted(values.items()))
 
 
+def prometheus_targets(services: list[Service]) -> list[dict]:
+    """One target group per metrics endpoint of the table's rows, labelled with its row's
+    name; the group's labels set the job and path, which differ by endpoint."""
+    return [{"targets": [f"{m.host}:{m.port}"],
+             "labels": {"job": m.job, "__metrics_path__": m.path, "service": svc.name}}
+            for svc in services for m in svc.metrics]
+
+
 def _write(src: Path, dst: Path, values: dict) -> None:
     dst.parent.mkdir(parents=True, exist_ok=True)
     dst.write_text(string.Template(src.read_text()).substitute(values))
@@ -50,6 +63,11 @@ def render() -> None:
         for rel in svc.templates:
             _write(TEMPLATES / rel, settings.CONF / svc.name / Path(rel).name,
                    {**values, **{k: str(v) for k, v in svc.conf.items()}})
+    targets = settings.CONF / "prometheus" / "targets.json"
+    targets.parent.mkdir(parents=True, exist_ok=True)
+    # Written whole, then renamed: a running Prometheus never reads half a file.
+    targets.with_suffix(".tmp").write_text(json.dumps(prometheus_targets(SERVICES), indent=2) + "\n")
+    targets.with_suffix(".tmp").replace(targets)
     spark = settings.CONF / "spark" / "spark-defaults.conf"
     spark.parent.mkdir(parents=True, exist_ok=True)
     lines = [f"{key:<39} {value}\n" for key, value in spark_conf().items()]

@@ -10,6 +10,10 @@ The rows are those of the profile in use (settings.PROFILE): one node per engine
 local profile; in the cluster profile three Kafka nodes, two DataNodes, a Spark
 standalone master with two workers and a Presto worker, from the profile's nodes in
 game_events.settings (their kinds in game_events.topology).
+
+A row's `metrics` are the endpoints where it serves Prometheus' text format: the stack's
+Prometheus scrapes exactly these (stack/render.py writes them as its targets), so giving
+a row a metrics endpoint is all it takes to monitor it.
 """
 from __future__ import annotations
 
@@ -17,12 +21,22 @@ from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 from typing import Callable
+from urllib.parse import urlsplit
 
 from game_events import settings
 from stack import StackError, commands, probes
 
 # Where the streaming job writes its counters after each batch, for `status`.
 STREAM_PROGRESS = settings.RUN / "stream-progress.json"
+
+
+@dataclass(frozen=True)
+class Metrics:
+    """An endpoint that serves Prometheus' text format."""
+    job: str  # the kind of node: Prometheus' job label
+    host: str  # where Prometheus reaches it
+    port: int
+    path: str = "/metrics"
 
 
 @dataclass(frozen=True)
@@ -48,6 +62,7 @@ class Service:
     # render.template_values().
     templates: tuple[str, ...] = ()
     conf: dict = field(default_factory=dict)
+    metrics: tuple[Metrics, ...] = ()
 
 
 def kafka_nodes() -> list[Service]:
@@ -73,11 +88,32 @@ def spark_nodes() -> list[Service]:
         return []
     env = {"SPARK_DAEMON_MEMORY": "256m", "SPARK_LOCAL_IP": settings.BIND_HOST,
            "HADOOP_CONF_DIR": str(settings.CONF / "hadoop")}
-    return [Service("spark-master", commands.spark_master, probes.spark_master, 60, settings.SPARK_MASTER_PORT, env=env),
+    # Spark's PrometheusServlet sink on each daemon's web UI (game_events.spark.spark_conf).
+    host = settings.reachable(settings.BIND_HOST)
+    return [Service("spark-master", commands.spark_master, probes.spark_master, 60, settings.SPARK_MASTER_PORT, env=env,
+                    metrics=(Metrics("spark-master", host, settings.SPARK_MASTER_UI_PORT, "/metrics/master/prometheus"),)),
             *(Service(w.service, partial(commands.spark_worker, w.service, w.port, w.ui_port),
                       partial(probes.spark_worker, w.ui_port), 60, w.port, env=env, cwd=settings.DATA / w.service,
-                      needs=("spark-master",))
+                      needs=("spark-master",),
+                      metrics=(Metrics("spark-worker", host, w.ui_port, "/metrics/prometheus"),))
               for w in settings.SPARK_WORKERS)]
+
+
+def api_metrics() -> tuple[Metrics, ...]:
+    """/metrics on the API's own port, or on API_METRICS_PORT alone."""
+    if not settings.API_METRICS:
+        return ()
+    if settings.API_METRICS_PORT:
+        return (Metrics("api", settings.reachable(settings.API_METRICS_HOST), settings.API_METRICS_PORT),)
+    url = urlsplit(settings.API_URL)
+    return (Metrics("api", url.hostname, url.port or 80),)
+
+
+# The driver's web UI: its own metrics (the PrometheusServlet sink) and its executors'
+# (spark.ui.prometheus.enabled, on by default since Spark 4.0).
+STREAM_METRICS = (Metrics("spark-driver", settings.SPARK_DRIVER_HOST, settings.SPARK_UI_PORT, "/metrics/prometheus"),
+                  Metrics("spark-executors", settings.SPARK_DRIVER_HOST, settings.SPARK_UI_PORT,
+                          "/metrics/executors/prometheus"))
 
 
 def presto_nodes() -> list[Service]:
@@ -104,16 +140,22 @@ SERVICES = [
     *spark_nodes(),
     *presto_nodes(),
     Service("api", commands.api, probes.api, 30, settings.API_PORT, first_run=commands.create_topic, cwd=settings.ROOT,
-            needs=("kafka",)),
+            needs=("kafka",), metrics=api_metrics()),
     # Presto is not needed: the stream registers its tables in the metastore directly.
     Service("stream", commands.stream, probes.stream, 180, settings.SPARK_UI_PORT, owns_port=False,
             first_run=commands.register_tables, cwd=settings.ROOT, fresh=(probes.STREAM_READY,),
             needs=("kafka", "namenode", "datanode", "metastore", "spark-"),
-            env={"GAME_EVENTS_READY_FILE": str(probes.STREAM_READY), "STREAM_PROGRESS_FILE": str(STREAM_PROGRESS)}),
+            env={"GAME_EVENTS_READY_FILE": str(probes.STREAM_READY), "STREAM_PROGRESS_FILE": str(STREAM_PROGRESS)},
+            metrics=STREAM_METRICS),
+    # It scrapes whatever runs, so it needs nothing first.
+    Service("prometheus", commands.prometheus, probes.prometheus, 60, settings.PROMETHEUS_PORT,
+            metrics=(Metrics("prometheus", settings.reachable(settings.BIND_HOST), settings.PROMETHEUS_PORT),)),
 ]
 BY_NAME = {s.name: s for s in SERVICES}
-APP = ["api", "stream"]  # optional: `status` does not fail when they are down
-INFRA = [s.name for s in SERVICES if s.name not in APP]
+APP = ["api", "stream"]
+MONITORING = ["prometheus"]  # in `all` alone
+OPTIONAL = APP + MONITORING  # `status` does not fail when they are down
+INFRA = [s.name for s in SERVICES if s.name not in OPTIONAL]
 
 
 def _named(*prefixes: str) -> list[str]:
@@ -128,6 +170,7 @@ GROUPS = {
     "spark": _named("spark-"),
     "presto": _named("presto"),
     "app": APP,
+    "monitoring": MONITORING,
     "pipeline": INFRA + APP,  # everything the event path needs, topic and tables included
     "all": [s.name for s in SERVICES],
 }

@@ -8,7 +8,7 @@ import urllib.error
 from game_events import settings
 from stack import probes
 from stack.processes import probe, rss_mib, running_pid
-from stack.services import APP, BY_NAME, STREAM_PROGRESS, expand
+from stack.services import BY_NAME, OPTIONAL, STREAM_PROGRESS, expand
 
 ROW = "{:<14} {:>7} {:>6}  {:<9} {:>7}"
 
@@ -20,7 +20,7 @@ def show(names: list[str]) -> int:
         pid = running_pid(svc)
         if pid is None:
             health, mem = "down", "-"
-            all_ok &= svc.name in APP
+            all_ok &= svc.name in OPTIONAL
         else:
             health = "healthy" if probe(svc) is None else "unhealthy"
             all_ok &= health == "healthy"

@@ -10,9 +10,9 @@ from stack import profile
 from tests.support.commands import BIN, ROOT
 
 
-def rendered(tmp_path: Path, profile: str) -> Path:
+def rendered(tmp_path: Path, profile: str, env: dict[str, str] | None = None) -> Path:
     subprocess.run([sys.executable, "-m", "stack", "render"], cwd=ROOT, check=True, timeout=60,
-                   env={**os.environ, "STACK_PROFILE": profile, "STACK_DATA": str(tmp_path)})
+                   env={**os.environ, "STACK_PROFILE": profile, "STACK_DATA": str(tmp_path), **(env or {})})
     return tmp_path / "conf"
 
 
@@ -29,7 +29,7 @@ def test_every_placeholder_is_filled(tmp_path):
 
 def test_the_local_profile_has_one_node_per_engine(tmp_path):
     conf = rendered(tmp_path, "local")
-    assert sorted(p.name for p in conf.iterdir()) == ["hadoop", "hive", "kafka", "presto", "spark"]
+    assert sorted(p.name for p in conf.iterdir()) == ["hadoop", "hive", "kafka", "presto", "prometheus", "spark"]
     kafka = properties(conf / "kafka" / "server.properties")
     assert (kafka["node.id"], kafka["controller.quorum.bootstrap.servers"]) == ("1", "127.0.0.1:29093")
     assert "controller.quorum.voters" not in kafka
