@@ -211,7 +211,7 @@ PROMETHEUS_URL = f"http://{reachable(BIND_HOST)}:{PROMETHEUS_PORT}"
 PROMETHEUS_DATA = DATA / "prometheus"
 # How often it scrapes and evaluates the alert rules: an alert whose window is 60 s fires
 # within 60 s + a scrape + an evaluation, under 90 s.
-PROMETHEUS_INTERVAL = "10s"
+PROMETHEUS_INTERVAL = _env("PROMETHEUS_INTERVAL", "10s")
 PROMETHEUS_RETENTION = "2d"
 # Debian's package ships Prometheus' console libraries (prom.lib, menu.lib) as examples
 # only; /etc/prometheus/console_libraries holds a README.
