@@ -216,6 +216,14 @@ PROMETHEUS_RETENTION = "2d"
 # Debian's package ships Prometheus' console libraries (prom.lib, menu.lib) as examples
 # only; /etc/prometheus/console_libraries holds a README.
 PROMETHEUS_CONSOLE_LIBRARIES = Path("/usr/share/doc/prometheus/examples/console_libraries")
+# The streaming job's own metrics (game_events/stream/metrics.py), served by its driver on
+# BIND_HOST, Prometheus reaching it at SPARK_DRIVER_HOST; 0 turns them off.
+STREAM_METRICS_PORT = _typed(int, "STREAM_METRICS_PORT", "9108")
+if STREAM_METRICS_PORT:
+    PORT_VARS[STREAM_METRICS_PORT] = "STREAM_METRICS_PORT"
+# The stream's lag behind the topic, served by a process of its own (the lag-exporter
+# service: game_events/stream/lag_exporter.py), so it is there while the stream is down.
+LAG_EXPORTER_PORT = _port("LAG_EXPORTER_PORT", "9109")
 
 # --- the pipeline's topic, tables and paths --------------------------------------------
 TOPIC = _env("EVENTS_TOPIC", "events")

@@ -104,15 +104,15 @@ def produce(topic: str, values: list[bytes | None], key: bytes | None = None, ti
     return offsets
 
 
-def end_offsets(topic: str = settings.TOPIC) -> dict[int, int]:
+def end_offsets(topic: str = settings.TOPIC, timeout_s: float = TIMEOUT_S) -> dict[int, int]:
     """{partition: the offset the next record will get}; {} for a topic with no partitions."""
     from confluent_kafka import TopicPartition
 
     consumer = _consumer()
     try:
-        meta = consumer.list_topics(topic, timeout=TIMEOUT_S).topics.get(topic)
+        meta = consumer.list_topics(topic, timeout=timeout_s).topics.get(topic)
         parts = sorted(meta.partitions) if meta and meta.error is None else []
-        return {p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=TIMEOUT_S)[1] for p in parts}
+        return {p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=timeout_s)[1] for p in parts}
     finally:
         consumer.close()
 

@@ -178,10 +178,14 @@ def spark_worker(name: str, port: int, ui_port: int) -> list[str]:
 
 # --- the pipeline's own services -------------------------------------------------------
 
-def api() -> list[str]:
+def _venv_module(module: str) -> list[str]:
     python = settings.VENV / "bin" / "python"
     need_install(python)
-    return [str(python), "-m", "game_events.api.serve"]
+    return [str(python), "-m", module]
+
+
+def api() -> list[str]:
+    return _venv_module("game_events.api.serve")
 
 
 def create_topic() -> str | None:
@@ -208,6 +212,10 @@ def register_tables() -> str | None:
 # --- monitoring ------------------------------------------------------------------------
 
 PROMETHEUS = Path("/usr/bin/prometheus")  # Debian's package
+
+
+def lag_exporter() -> list[str]:
+    return _venv_module("game_events.stream.lag_exporter")
 
 
 def prometheus() -> list[str]:

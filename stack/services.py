@@ -111,9 +111,12 @@ def api_metrics() -> tuple[Metrics, ...]:
 
 # The driver's web UI: its own metrics (the PrometheusServlet sink) and its executors'
 # (spark.ui.prometheus.enabled, on by default since Spark 4.0).
+# The job's own counters (game_events/stream/metrics.py), on STREAM_METRICS_PORT unless 0.
 STREAM_METRICS = (Metrics("spark-driver", settings.SPARK_DRIVER_HOST, settings.SPARK_UI_PORT, "/metrics/prometheus"),
                   Metrics("spark-executors", settings.SPARK_DRIVER_HOST, settings.SPARK_UI_PORT,
-                          "/metrics/executors/prometheus"))
+                          "/metrics/executors/prometheus"),
+                  *((Metrics("stream", settings.SPARK_DRIVER_HOST, settings.STREAM_METRICS_PORT),)
+                    if settings.STREAM_METRICS_PORT else ()))
 
 
 def presto_nodes() -> list[Service]:
@@ -147,13 +150,17 @@ SERVICES = [
             needs=("kafka", "namenode", "datanode", "metastore", "spark-"),
             env={"GAME_EVENTS_READY_FILE": str(probes.STREAM_READY), "STREAM_PROGRESS_FILE": str(STREAM_PROGRESS)},
             metrics=STREAM_METRICS),
+    # The stream's lag, served while the stream is down; it reads Kafka and the checkpoint in HDFS.
+    Service("lag-exporter", commands.lag_exporter, probes.lag_exporter, 30, settings.LAG_EXPORTER_PORT,
+            cwd=settings.ROOT, needs=("kafka", "namenode", "datanode"),
+            metrics=(Metrics("lag-exporter", settings.reachable(settings.BIND_HOST), settings.LAG_EXPORTER_PORT),)),
     # It scrapes whatever runs, so it needs nothing first.
     Service("prometheus", commands.prometheus, probes.prometheus, 60, settings.PROMETHEUS_PORT,
             metrics=(Metrics("prometheus", settings.reachable(settings.BIND_HOST), settings.PROMETHEUS_PORT),)),
 ]
 BY_NAME = {s.name: s for s in SERVICES}
 APP = ["api", "stream"]
-MONITORING = ["prometheus"]  # in `all` alone
+MONITORING = ["lag-exporter", "prometheus"]  # in `all` alone
 OPTIONAL = APP + MONITORING  # `status` does not fail when they are down
 INFRA = [s.name for s in SERVICES if s.name not in OPTIONAL]
 

@@ -39,19 +39,6 @@ def show(names: list[str]) -> int:
     return 0 if all_ok else 1
 
 
-def stream_lag() -> dict[int, dict[str, int]]:
-    """Per partition: the topic's end offset, the offset up to which the stream has
-    committed batches (read from its checkpoint in HDFS, so this works while the job is
-    down), and the difference."""
-    from game_events import topic
-    from game_events.storage import checkpoint
-
-    committed = checkpoint.committed_offsets(settings.CHECKPOINT_PATH)
-    ends = topic.end_offsets(settings.TOPIC)
-    return {part: {"end": end, "committed": committed.get(part, 0), "lag": end - committed.get(part, 0)}
-            for part, end in sorted(ends.items())}
-
-
 def api_health() -> dict | None:
     try:
         return probes.http_json(f"{settings.API_URL}/health")
@@ -63,6 +50,8 @@ def api_health() -> dict | None:
 
 def counters() -> list[str]:
     """Lines for `status`: each counter, or why it cannot be read."""
+    from game_events.stream.lag import stream_lag  # game_events.stream imports pyspark: only here
+
     lines = []
     if h := api_health():
         c = h["counters"]

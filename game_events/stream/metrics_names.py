@@ -10,6 +10,10 @@ rules and the dashboard to these names (tests/unit/test_prometheus.py).
     game_stream_kafka_lag_records{partition}      gauge: the topic's end offset less the
                                                   stream's committed one, per partition
     game_stream_restarts_total                    counter: restarts of the query from its checkpoint
+    game_stream_lag_read_errors_total{source}     counter: the lag exporter's failed reads (kafka, hdfs)
+
+The lag comes from a process of its own (the lag-exporter service), so it is served, and
+rises, while the stream is down; the rest from the stream's driver (metrics.py).
 """
 PREFIX = "game_stream_"
 BATCHES = PREFIX + "batches_total"
@@ -18,4 +22,7 @@ ROWS_QUARANTINED = PREFIX + "rows_quarantined_total"
 BATCH_DURATION = PREFIX + "batch_duration_seconds"
 KAFKA_LAG = PREFIX + "kafka_lag_records"
 RESTARTS = PREFIX + "restarts_total"
-NAMES = (BATCHES, ROWS_LANDED, ROWS_QUARANTINED, BATCH_DURATION, KAFKA_LAG, RESTARTS)
+# The lag exporter's own (game_events/stream/lag_exporter.py): a scrape that could not read
+# one side of the lag counts here, by source (kafka or hdfs), and serves no lag sample.
+LAG_ERRORS = PREFIX + "lag_read_errors_total"
+NAMES = (BATCHES, ROWS_LANDED, ROWS_QUARANTINED, BATCH_DURATION, KAFKA_LAG, RESTARTS, LAG_ERRORS)

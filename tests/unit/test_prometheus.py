@@ -51,18 +51,30 @@ def test_the_rendered_config_passes_promtool(tmp_path, profile):
     assert "SUCCESS: 5 rules found" in res.stdout  # the rules file is the config's
 
 
+# The targets of both profiles: the API, the stream's Spark driver UI and its own counters
+# (STREAM_METRICS_PORT), the lag exporter and Prometheus itself.
+BOTH_PROFILES = {
+    ("api", "api", "127.0.0.1:5000", "/metrics"),
+    ("stream", "spark-driver", "127.0.0.1:4040", "/metrics/prometheus"),
+    ("stream", "spark-executors", "127.0.0.1:4040", "/metrics/executors/prometheus"),
+    ("stream", "stream", "127.0.0.1:9108", "/metrics"),
+    ("lag-exporter", "lag-exporter", "127.0.0.1:9109", "/metrics"),
+    ("prometheus", "prometheus", "127.0.0.1:9090", "/metrics"),
+}
+
+
+def test_the_local_profiles_targets(tmp_path):
+    assert targets(rendered(tmp_path, "local")) == BOTH_PROFILES
+
+
 def test_every_cluster_node_with_a_metrics_endpoint_is_a_target(tmp_path):
-    # The cluster's nodes that serve Prometheus' text today: the API, the stream's Spark
-    # driver, the Spark master and workers, and Prometheus itself. Kafka, HDFS, the
-    # metastore and Presto need the JMX exporter agent (a later part): no target yet.
-    assert targets(rendered(tmp_path, "cluster")) == {
-        ("api", "api", "127.0.0.1:5000", "/metrics"),
-        ("stream", "spark-driver", "127.0.0.1:4040", "/metrics/prometheus"),
-        ("stream", "spark-executors", "127.0.0.1:4040", "/metrics/executors/prometheus"),
+    # The cluster's nodes that serve Prometheus' text today: those of both profiles, and
+    # the Spark master and workers. Kafka, HDFS, the metastore and Presto need the JMX
+    # exporter agent (a later part): no target yet.
+    assert targets(rendered(tmp_path, "cluster")) == BOTH_PROFILES | {
         ("spark-master", "spark-master", "127.0.0.1:8180", "/metrics/master/prometheus"),
         ("spark-worker1", "spark-worker", "127.0.0.1:8181", "/metrics/prometheus"),
         ("spark-worker2", "spark-worker", "127.0.0.1:8182", "/metrics/prometheus"),
-        ("prometheus", "prometheus", "127.0.0.1:9090", "/metrics"),
     }
 
 
@@ -71,7 +83,7 @@ def test_the_api_target_follows_its_metrics_port(tmp_path):
     conf = rendered(tmp_path, "local", env)
     assert {t for t in targets(conf) if t[0] == "api"} == {("api", "api", "127.0.0.1:9300", "/metrics")}
     assert {t[0] for t in targets(rendered(tmp_path / "off", "local", {"API_METRICS": "0"}))} == {
-        "stream", "prometheus"}
+        "stream", "lag-exporter", "prometheus"}
 
 
 def test_the_alert_rules_pass_their_unit_tests(tmp_path):
@@ -81,6 +93,13 @@ def test_the_alert_rules_pass_their_unit_tests(tmp_path):
     assert f"evaluation_interval: {settings.PROMETHEUS_INTERVAL}\n" in RULES_TEST.read_text()
     res = promtool("test", "rules", RULES_TEST.name, cwd=prom)
     assert (res.returncode, res.stdout.split()[-1:]) == (0, ["SUCCESS"]), res.stdout + res.stderr
+
+
+def test_the_stream_metrics_port_follows_its_setting(tmp_path):
+    stream = {t for t in targets(rendered(tmp_path, "local", {"STREAM_METRICS_PORT": "9400"})) if t[1] == "stream"}
+    assert stream == {("stream", "stream", "127.0.0.1:9400", "/metrics")}
+    assert {t for t in targets(rendered(tmp_path / "off", "local", {"STREAM_METRICS_PORT": "0"})) if t[1] == "stream"} \
+        == set()
 
 
 def test_the_rules_and_the_dashboard_query_defined_metrics():
@@ -124,7 +143,7 @@ def test_prometheus_scrapes_the_api_target_and_fires_an_alert(tmp_path):
     env = {**os.environ, "STACK_PROFILE": "local", "STACK_DATA": str(tmp_path), "PROMETHEUS_PORT": str(port),
            "API_METRICS_PORT": str(server.server_port), "API_METRICS_HOST": "127.0.0.1",
            # An address where nothing listens: no scrape reaches a stream that may be running here.
-           "SPARK_DRIVER_HOST": "127.0.0.3",
+           "SPARK_DRIVER_HOST": "127.0.0.3", "LAG_EXPORTER_PORT": str(free_port()),
            # Scrapes and evaluations every second: the same rules, seconds instead of half a minute.
            "PROMETHEUS_INTERVAL": "1s"}
     base = f"http://127.0.0.1:{port}"
