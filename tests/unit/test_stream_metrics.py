@@ -5,15 +5,21 @@ from __future__ import annotations
 
 import ast
 import collections
+import os
+import subprocess
+import sys
+import urllib.request
 
 import pytest
-from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.exposition import generate_latest
+from prometheus_client.parser import text_string_to_metric_families
 
 from game_events import settings
 from game_events.stream import lag, metrics, metrics_names
 from game_events.stream.lag_exporter import LagCollector, registry
 from game_events.stream.progress import TOTALS
+from tests.support.waits import wait_for
+from tests.unit.test_prometheus import free_port
 
 RULES = settings.ROOT / "game_events" / "stream" / "rules.py"
 
@@ -147,3 +153,36 @@ def test_spark_counts_a_landed_bad_file_by_the_same_kinds(spark, tmp_path):
     from game_events.stream.landing import quarantined_by_kind
 
     assert quarantined_by_kind(spark, path) == collections.Counter(map(metrics.reason_kind, texts))
+
+
+def metrics_text(url: str) -> str | None:
+    try:
+        with urllib.request.urlopen(url, timeout=10) as resp:
+            return resp.read().decode()
+    except OSError:
+        return None
+
+
+@pytest.mark.timeout(90)
+def test_the_lag_exporter_process_stays_up_and_counts_errors_while_kafka_and_hdfs_are_unreachable(tmp_path):
+    # Ports where nothing listens stand for Kafka and HDFS down: the service as the launcher runs it.
+    port = free_port()
+    env = {**os.environ, "STACK_DATA": str(tmp_path), "LAG_EXPORTER_PORT": str(port),
+           "KAFKA_BOOTSTRAP": f"127.0.0.1:{free_port()}", "WEBHDFS": f"http://127.0.0.1:{free_port()}"}
+    with (tmp_path / "lag-exporter.out").open("w") as log:
+        proc = subprocess.Popen([sys.executable, "-m", "game_events.stream.lag_exporter"], cwd=settings.ROOT, env=env,
+                                stdout=log, stderr=subprocess.STDOUT)
+    try:
+        url = f"http://127.0.0.1:{port}/metrics"
+        first, _ = wait_for(lambda: metrics_text(url), 30, what="the lag exporter to answer")
+        second = metrics_text(url)
+        assert proc.poll() is None
+        for text, n in ((first, 1), (second, 2)):
+            families = {f.name: f for f in text_string_to_metric_families(text)}
+            assert families[metrics_names.KAFKA_LAG].samples == []
+            errors = {s.labels["source"]: s.value for s in families["game_stream_lag_read_errors"].samples
+                      if s.name.endswith("_total")}
+            assert errors == {"kafka": n, "hdfs": n}
+    finally:
+        proc.terminate()
+        proc.wait(10)
