@@ -6,6 +6,7 @@ A quarantined record's reason is free text (rules.reasons(): "unknown event_type
 the counter's `reason` label is its kind, one of REASON_KINDS, never the text."""
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Mapping
 
@@ -13,6 +14,8 @@ from prometheus_client import CollectorRegistry, Counter, Histogram, disable_cre
 
 from game_events.stream import metrics_names as names
 from game_events.stream.progress import TOTALS
+
+log = logging.getLogger("game_events.stream")
 
 # The kinds of rules.reasons()' texts, in order, each a regular expression of the start of
 # its text that Python and Java read alike; a test holds every reason rules.py can give to
@@ -80,11 +83,13 @@ def count_restart() -> None:
 
 
 def serve(host: str, port: int) -> None:
-    """Serves REGISTRY on host:port in a daemon thread; port 0 serves nothing."""
+    """Serves REGISTRY on host:port in a daemon thread; port 0 serves nothing. A port taken
+    (another job on this host, such as a test's second job beside the stack's) leaves this
+    job without its metrics, said in its log, rather than stop it, as Spark's UI moves on."""
     if not port:
         return
     try:
         start_http_server(port, addr=host, registry=REGISTRY)
     except OSError as e:
-        raise SystemExit(f"error: the stream's metrics cannot listen on {host}:{port} ({e}); "
-                         "set STREAM_METRICS_PORT to a free port, or 0 for none") from None
+        log.warning("the stream's metrics are off: %s:%d is taken (%s); STREAM_METRICS_PORT sets another port",
+                    host, port, e)

@@ -186,3 +186,12 @@ def test_the_lag_exporter_process_stays_up_and_counts_errors_while_kafka_and_hdf
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+def test_the_driver_serves_its_metrics_and_a_taken_port_only_turns_them_off(caplog):
+    port = free_port()
+    metrics.serve("127.0.0.1", port)
+    text, _ = wait_for(lambda: metrics_text(f"http://127.0.0.1:{port}/metrics"), 10, what="the stream's metrics")
+    assert {f.name for f in text_string_to_metric_families(text)} == {m.name for m in metrics.REGISTRY.collect()}
+    metrics.serve("127.0.0.1", port)  # a second job on this host: it runs on, without metrics
+    assert f"127.0.0.1:{port} is taken" in caplog.text
