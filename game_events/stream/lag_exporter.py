@@ -60,7 +60,8 @@ def registry(collector: Collector) -> CollectorRegistry:
 
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    _, thread = start_http_server(settings.LAG_EXPORTER_PORT, addr=settings.BIND_HOST, registry=registry(LagCollector()))
+    _, thread = start_http_server(settings.LAG_EXPORTER_PORT, addr=settings.BIND_HOST,
+                                  registry=registry(LagCollector()))
     log.info("serving the lag of %s behind %s on %s:%d", settings.CHECKPOINT_PATH, settings.TOPIC, settings.BIND_HOST,
              settings.LAG_EXPORTER_PORT)
     thread.join()
