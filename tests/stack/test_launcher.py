@@ -96,6 +96,7 @@ UNBINDABLE = {"presto": 2}
 
 
 def test_every_service_listens_on_loopback_only(pipeline):
+    launcher("up", "all")  # Prometheus and the lag exporter too, which `pipeline` leaves out
     for svc in services.SERVICES:
         pid = pid_of(svc.name)
         assert pid, f"{svc.name} is not running"
