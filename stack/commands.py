@@ -191,7 +191,8 @@ def api() -> list[str]:
 def create_topic() -> str | None:
     from game_events import topic
 
-    created = topic.create(settings.TOPIC, settings.TOPIC_PARTITIONS, settings.TOPIC_REPLICATION)  # idempotent
+    created = topic.create(settings.TOPIC, settings.TOPIC_PARTITIONS, settings.TOPIC_REPLICATION,  # idempotent
+                           brokers=[n.node_id for n in settings.KAFKA_NODES])
     return f"topic {settings.TOPIC} created" if created else None
 
 
