@@ -1,6 +1,6 @@
 """The stream's /metrics and the lag exporter's on the running stack: the landed and
-quarantined counters move with what Presto shows, and the lag served by the exporter is
-the lag `make status` computes."""
+quarantined counters move with what Presto shows, Prometheus scrapes the same values, and
+the lag served by the exporter is the lag `make status` computes."""
 from __future__ import annotations
 
 import pytest
@@ -9,6 +9,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from game_events import settings
 from game_events.stream import metrics_names as names
+from tests.support import prometheus
 from tests.support.commands import BIN, launcher, run
 from tests.support.engines import presto_rows, stream_lag
 from tests.support.waits import wait_for
@@ -28,7 +29,7 @@ def total(sample: dict, name: str, **labels) -> float:
     return sum(v for (n, ls), v in sample.items() if n == name and set(labels.items()) <= set(ls))
 
 
-def test_landed_and_quarantined_counters_move_with_presto(pipeline, tag):
+def test_landed_and_quarantined_counters_move_with_presto(pipeline, monitoring, tag):
     before = scrape(STREAM)
     n = 7
     for i in range(n):
@@ -52,6 +53,14 @@ def test_landed_and_quarantined_counters_move_with_presto(pipeline, tag):
     batches = total(after, names.BATCHES) - total(before, names.BATCHES)
     assert batches >= 1
     assert total(after, names.BATCH_DURATION + "_count") - total(before, names.BATCH_DURATION + "_count") == batches
+    # Prometheus' copy, read back through its HTTP API: the same counts, once it has scraped.
+    scraped = {"landed": f'sum({names.ROWS_LANDED}{{job="stream"}})',
+               "not_json_object": f'sum({names.ROWS_QUARANTINED}{{job="stream", reason="not_json_object"}})',
+               "unknown_event_type": f'sum({names.ROWS_QUARANTINED}{{job="stream", reason="unknown_event_type"}})'}
+    direct = {"landed": total(after, names.ROWS_LANDED),
+              **{k: total(after, names.ROWS_QUARANTINED, reason=k) for k in ("not_json_object", "unknown_event_type")}}
+    wait_for(lambda: {k: prometheus.value(q) for k, q in scraped.items()} == direct, 30,
+             what=f"Prometheus to scrape the stream's counters {direct}")
 
 
 def test_the_exporters_lag_is_the_lag_status_computes(pipeline):
