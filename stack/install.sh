@@ -15,6 +15,10 @@ step() { printf '==> [%4ss] %s\n' "$((SECONDS - start))" "$*"; }
 die() { echo "error: $*" >&2; exit 1; }
 
 APT_PACKAGES="openjdk-17-jdk-headless maven kcat apache2-utils python3 python3-venv curl ca-certificates prometheus"
+# The dashboard's test drives a headless Chromium; the compose image runs no tests
+# (the Dockerfile sets INSTALL_BROWSER=0).
+INSTALL_BROWSER=${INSTALL_BROWSER:-1}
+[ "$INSTALL_BROWSER" = 0 ] || APT_PACKAGES="$APT_PACKAGES chromium"
 
 step "checking system tools"
 missing=()
@@ -28,6 +32,7 @@ command -v curl >/dev/null || missing+=(curl)
 [ -f /etc/ssl/certs/ca-certificates.crt ] || missing+=(ca-certificates)
 command -v ab >/dev/null || missing+=(apache2-utils)
 command -v prometheus >/dev/null || missing+=(prometheus)
+[ "$INSTALL_BROWSER" = 0 ] || command -v chromium >/dev/null || missing+=(chromium)
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     step "apt-get install ${missing[*]}"

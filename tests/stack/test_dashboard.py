@@ -1,0 +1,68 @@
+"""The dashboard (Prometheus' console template /consoles/game_events.html) in headless
+Chromium, on the running stack: it loads with no console error or failed load, each graph
+draws the series Prometheus holds for it, and the page is saved as a screenshot
+(var/dashboard.png; the README's docs/dashboard.png is one)."""
+from __future__ import annotations
+
+import pytest
+import requests
+
+from game_events import settings
+from game_events.api import metrics as api_metrics
+from game_events.stream import metrics_names as names
+from tests.support import prometheus
+from tests.support.browser import Browser
+from tests.support.waits import wait_for
+
+pytestmark = pytest.mark.timeout(300, func_only=True)
+PAGE = f"{settings.PROMETHEUS_URL}/consoles/game_events.html"
+# Each graph's legend, as the page names its series (stack/templates/prometheus/consoles).
+LEGENDS = {"events": {"accepted (API)", "landed (stream)", "quarantined (stream)"},
+           "lag": {f"partition {p}" for p in range(settings.TOPIC_PARTITIONS)},
+           "batch": {"mean", "p90"}}
+
+
+def graph(browser: Browser, node: str) -> dict:
+    """What the graph in #node drew: its legend's names, the points of each line, and the
+    message it shows instead of a graph (None when it drew one)."""
+    return browser.evaluate(f"""(() => {{
+        const g = document.querySelector('#{node}');
+        const error = g.querySelector('.prom_graph_error');
+        return {{legend: Array.from(g.querySelectorAll('.rickshaw_legend .label')).map(e => e.textContent),
+                 points: Array.from(g.querySelectorAll('svg path.path')).map(p => (p.getAttribute('d') || '')
+                                                                                  .split('L').length),
+                 error: error && error.textContent}};
+    }})()""")
+
+
+def drawn(browser: Browser, node: str):
+    g = graph(browser, node)
+    return g if g["error"] or g["points"] else None
+
+
+def test_the_dashboard_loads_without_errors_and_draws_what_prometheus_holds(pipeline, monitoring, tag):
+    for i in range(5):
+        assert requests.get(f"{settings.API_URL}/get_paid", params={"user": f"d{i}-{tag}", "amount": 1},
+                            timeout=30).status_code == 200
+    # Samples of every graph's series: the events accepted and landed, a lag, a batch.
+    wait_for(lambda: (prometheus.value(f'sum(increase({names.ROWS_LANDED}[1m]))') or 0) >= 5
+             and prometheus.value(f"sum({names.KAFKA_LAG})") is not None, 90, what="Prometheus to hold the batch")
+    with Browser() as browser:
+        browser.open(PAGE)
+        for node in (*LEGENDS, "unavailable"):
+            wait_for(lambda: drawn(browser, node), 30, interval=0.2, what=f"the #{node} graph to draw")
+        for node, legend in LEGENDS.items():
+            g = graph(browser, node)
+            assert g["error"] is None and set(g["legend"]) == legend, (node, g)
+            assert len(g["points"]) == len(legend) and min(g["points"]) >= 2, (node, g)
+        # 503s by route: the routes Prometheus holds a 503 counter for in the page's hour,
+        # or, with none, the graph's own message.
+        routes = {s["metric"]["route"] for s in prometheus.query(
+            f'count by (route) (count_over_time({api_metrics.REQUESTS}{{status="503"}}[1h]))')}
+        g = graph(browser, "unavailable")
+        assert (set(g["legend"]), g["error"]) == ((routes, None) if routes else (set(), "No timeseries returned")), g
+        up = browser.evaluate("document.querySelector('.prom_console_rhs').innerText")
+        browser.screenshot(settings.DATA / "dashboard.png")
+        assert browser.errors == [], browser.errors
+    targets = prometheus.query("up")
+    assert f"Targets up\t{sum(s['value'][1] == '1' for s in targets)} / {len(targets)}" in up, up
