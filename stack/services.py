@@ -63,6 +63,14 @@ class Service:
     templates: tuple[str, ...] = ()
     conf: dict = field(default_factory=dict)
     metrics: tuple[Metrics, ...] = ()
+    # The port of the JMX exporter agent its JVM loads (0: none): taken, the JVM cannot start.
+    agent_port: int = 0
+
+
+def jmx(job: str, host: str, port: int) -> dict:
+    """The fields of a row whose JVM loads the JMX exporter agent on `port`
+    (commands.jmx_agent): Prometheus scrapes it there, reached at `host`."""
+    return {"metrics": (Metrics(job, host, port),), "agent_port": port}
 
 
 def kafka_nodes() -> list[Service]:
@@ -75,14 +83,14 @@ def kafka_nodes() -> list[Service]:
                     templates=("kafka/server.properties",),
                     conf={"NODE_ID": n.node_id, "NODE_NAME": n.service, "NODE_PORT": n.port,
                           "NODE_CONTROLLER_PORT": n.controller_port},
-                    metrics=(Metrics("kafka", settings.KAFKA_HOST, n.jmx_port),))
+                    **jmx("kafka", settings.KAFKA_HOST, n.jmx_port))
             for n in settings.KAFKA_NODES]
 
 
 def datanodes() -> list[Service]:
     return [Service(n.service, partial(commands.datanode, n.folder, n.port, n.http_port, n.ipc_port, n.jmx_port),
                     partial(probes.datanode, n.port, n.http_port), 90, n.port, needs=("namenode",),
-                    metrics=(Metrics("datanode", settings.DATANODE_HOST, n.jmx_port),))
+                    **jmx("datanode", settings.DATANODE_HOST, n.jmx_port))
             for n in settings.DATANODES]
 
 
@@ -133,7 +141,7 @@ def presto_nodes() -> list[Service]:
                     conf={"NODE_ID": n.node_id, "NODE_PORT": n.port, "NODE_COORDINATOR": str(n.coordinator).lower(),
                           # A worker refuses to start with this key at all.
                           "NODE_DISCOVERY_SERVER": "discovery-server.enabled=true" if n.coordinator else ""},
-                    metrics=(Metrics("presto", settings.PRESTO_HOST, n.jmx_port),))
+                    **jmx("presto", settings.PRESTO_HOST, n.jmx_port))
             for n in settings.PRESTO_NODES]
 
 
@@ -141,12 +149,12 @@ SERVICES = [
     *kafka_nodes(),
     Service("namenode", commands.namenode, probes.namenode, 90, settings.NAMENODE_PORT,
             first_run=commands.format_namenode,
-            metrics=(Metrics("namenode", settings.NAMENODE_HOST, settings.NAMENODE_JMX_PORT),)),
+            **jmx("namenode", settings.NAMENODE_HOST, settings.NAMENODE_JMX_PORT)),
     *datanodes(),
     # It needs no HDFS to start: the default database's folder is only named, not made.
     Service("metastore", commands.metastore, probes.metastore, 120, settings.METASTORE_PORT,
             first_run=commands.compile_metastore_launcher,
-            metrics=(Metrics("metastore", settings.METASTORE_HOST, settings.METASTORE_JMX_PORT),)),
+            **jmx("metastore", settings.METASTORE_HOST, settings.METASTORE_JMX_PORT)),
     *spark_nodes(),
     *presto_nodes(),
     Service("api", commands.api, probes.api, 30, settings.API_PORT, first_run=commands.create_topic, cwd=settings.ROOT,
