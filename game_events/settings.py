@@ -77,7 +77,12 @@ JARS = {
     "kafka": CACHE / "jars" / f"kafka-{VERSIONS['KAFKA_VERSION']}",
     "hadoop": CACHE / "jars" / f"hadoop-{VERSIONS['HADOOP_VERSION']}",
     "spark-kafka": CACHE / "jars" / f"spark-kafka-{VERSIONS['SPARK_VERSION']}",
+    "jmx-exporter": CACHE / "jars" / f"jmx-exporter-{VERSIONS['JMX_EXPORTER_VERSION']}",
 }
+# The Prometheus JMX exporter's Java agent: each engine's JVM (Kafka, the NameNode and
+# DataNodes, the metastore, Presto) serves its chosen MBeans and the JVM's own metrics at
+# /metrics on the node's jmx_port (97xx), with the rules of stack/templates/jmx-exporter.
+JMX_AGENT = JARS["jmx-exporter"] / f"jmx_prometheus_javaagent-{VERSIONS['JMX_EXPORTER_VERSION']}.jar"
 PRESTO_HOME = CACHE / f"presto-server-{VERSIONS['PRESTO_VERSION']}"
 PRESTO_CLI = CACHE / f"presto-cli-{VERSIONS['PRESTO_VERSION']}-executable.jar"
 # Where every service listens (ports follow the seed where it names one).
@@ -93,12 +98,15 @@ def reachable(host: str) -> str:
 KAFKA_HOST = _env("KAFKA_HOST", "127.0.0.1")
 KAFKA_PORT = _port("KAFKA_PORT", "29092")
 KAFKA_CONTROLLER_PORT = _port("KAFKA_CONTROLLER_PORT", "29093")
+KAFKA_JMX_PORT = _port("KAFKA_JMX_PORT", "9701")
 # In the cluster kafka1 keeps the ports above.
 KAFKA_NODES = _by_profile(
-    (KafkaNode("kafka", 1, KAFKA_PORT, KAFKA_CONTROLLER_PORT),),
-    (KafkaNode("kafka1", 1, KAFKA_PORT, KAFKA_CONTROLLER_PORT),
-     KafkaNode("kafka2", 2, _port("KAFKA2_PORT", "29094"), _port("KAFKA2_CONTROLLER_PORT", "29095")),
-     KafkaNode("kafka3", 3, _port("KAFKA3_PORT", "29096"), _port("KAFKA3_CONTROLLER_PORT", "29097"))))
+    (KafkaNode("kafka", 1, KAFKA_PORT, KAFKA_CONTROLLER_PORT, KAFKA_JMX_PORT),),
+    (KafkaNode("kafka1", 1, KAFKA_PORT, KAFKA_CONTROLLER_PORT, KAFKA_JMX_PORT),
+     KafkaNode("kafka2", 2, _port("KAFKA2_PORT", "29094"), _port("KAFKA2_CONTROLLER_PORT", "29095"),
+               _port("KAFKA2_JMX_PORT", "9702")),
+     KafkaNode("kafka3", 3, _port("KAFKA3_PORT", "29096"), _port("KAFKA3_CONTROLLER_PORT", "29097"),
+               _port("KAFKA3_JMX_PORT", "9703"))))
 # Every broker, so that a client started while one is down still finds the others.
 KAFKA_BOOTSTRAP = _env("KAFKA_BOOTSTRAP", ",".join(f"{KAFKA_HOST}:{n.port}" for n in KAFKA_NODES))
 # local: a dynamic quorum of one voter; cluster: a static one that every node lists.
@@ -119,17 +127,19 @@ KAFKA_LOG_LEVEL = _env("KAFKA_LOG_LEVEL", "info")
 NAMENODE_HOST = _env("NAMENODE_HOST", "127.0.0.1")
 NAMENODE_PORT = _port("NAMENODE_PORT", "8020")
 NAMENODE_HTTP_PORT = _port("NAMENODE_HTTP_PORT", "9870")
+NAMENODE_JMX_PORT = _port("NAMENODE_JMX_PORT", "9711")
 NAMENODE = _env("NAMENODE", f"hdfs://{NAMENODE_HOST}:{NAMENODE_PORT}")
 WEBHDFS = _env("WEBHDFS", f"http://{NAMENODE_HOST}:{NAMENODE_HTTP_PORT}")
 DATANODE_HOST = _env("DATANODE_HOST", "127.0.0.1")
 DATANODE_PORT = _port("DATANODE_PORT", "9866")
 DATANODE_HTTP_PORT = _port("DATANODE_HTTP_PORT", "9864")
 DATANODE_IPC_PORT = _port("DATANODE_IPC_PORT", "9867")
+DATANODE_JMX_PORT = _port("DATANODE_JMX_PORT", "9721")
 DATANODES = _by_profile(
-    (DataNode("datanode", "data", DATANODE_PORT, DATANODE_HTTP_PORT, DATANODE_IPC_PORT),),
-    (DataNode("datanode1", "data1", DATANODE_PORT, DATANODE_HTTP_PORT, DATANODE_IPC_PORT),
+    (DataNode("datanode", "data", DATANODE_PORT, DATANODE_HTTP_PORT, DATANODE_IPC_PORT, DATANODE_JMX_PORT),),
+    (DataNode("datanode1", "data1", DATANODE_PORT, DATANODE_HTTP_PORT, DATANODE_IPC_PORT, DATANODE_JMX_PORT),
      DataNode("datanode2", "data2", _port("DATANODE2_PORT", "9966"), _port("DATANODE2_HTTP_PORT", "9964"),
-              _port("DATANODE2_IPC_PORT", "9967"))))
+              _port("DATANODE2_IPC_PORT", "9967"), _port("DATANODE2_JMX_PORT", "9722"))))
 DFS_REPLICATION = _by_profile(1, 2)
 # How fast the NameNode stops sending reads and new blocks to a silent DataNode:
 # HDFS's defaults on one node; stale after 3 s in the cluster.
@@ -148,18 +158,21 @@ HADOOP_LOG_LEVEL = _env("HADOOP_LOG_LEVEL", "INFO")
 # --- the Hive metastore ----------------------------------------------------------------
 METASTORE_HOST = _env("METASTORE_HOST", "127.0.0.1")
 METASTORE_PORT = _port("METASTORE_PORT", "9083")
+METASTORE_JMX_PORT = _port("METASTORE_JMX_PORT", "9731")
 METASTORE_URI = _env("METASTORE_URI", f"thrift://{METASTORE_HOST}:{METASTORE_PORT}")
 
 # --- Presto ----------------------------------------------------------------------------
 PRESTO_HOST = _env("PRESTO_HOST", "127.0.0.1")
 PRESTO_PORT = _port("PRESTO_PORT", "8080")
+PRESTO_JMX_PORT = _port("PRESTO_JMX_PORT", "9741")
 PRESTO_URL = f"http://{PRESTO_HOST}:{PRESTO_PORT}"
 # In the cluster the coordinator schedules no work on itself, and a worker runs it.
 PRESTO_INCLUDE_COORDINATOR = _by_profile("true", "false")
 PRESTO_NODES = _by_profile(
-    (PrestoNode("presto", "game-events-presto-1", PRESTO_PORT, True),),
-    (PrestoNode("presto", "game-events-presto-1", PRESTO_PORT, True),
-     PrestoNode("presto-worker1", "game-events-presto-worker-1", _port("PRESTO_WORKER_PORT", "8085"), False)))
+    (PrestoNode("presto", "game-events-presto-1", PRESTO_PORT, True, PRESTO_JMX_PORT),),
+    (PrestoNode("presto", "game-events-presto-1", PRESTO_PORT, True, PRESTO_JMX_PORT),
+     PrestoNode("presto-worker1", "game-events-presto-worker-1", _port("PRESTO_WORKER_PORT", "8085"), False,
+                _port("PRESTO_WORKER_JMX_PORT", "9742"))))
 # Bounds every Presto query the project makes (analytics, probes, tests).
 PRESTO_TIMEOUT_S = _typed(float, "PRESTO_TIMEOUT_S", "120")
 

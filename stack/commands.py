@@ -48,6 +48,15 @@ def classpath(*parts: Path | str) -> str:
     return ":".join(str(p) for p in parts)
 
 
+def jmx_agent(port: int) -> str:
+    """The JVM option that loads the Prometheus JMX exporter's agent: the JVM's own metrics
+    and the MBeans that stack/templates/jmx-exporter/config.yml picks, at /metrics on
+    BIND_HOST:port. Only the engine's long-running JVM gets it, not a one-off tool (a
+    storage format) that would take the same port."""
+    need_install(settings.JMX_AGENT)
+    return f"-javaagent:{settings.JMX_AGENT}={settings.BIND_HOST}:{port}:{CONF / 'jmx-exporter' / 'config.yml'}"
+
+
 def output(argv: list) -> str:
     """Runs a first-run step's command; a failure reaches the user with its stderr."""
     return subprocess.run([str(a) for a in argv], check=True, capture_output=True, cwd=ROOT).stdout.decode()
@@ -55,14 +64,15 @@ def output(argv: list) -> str:
 
 # --- kafka -----------------------------------------------------------------------------
 
-def _kafka_java(*main: str, heap: tuple[str, ...] = ()) -> list[str]:
+def _kafka_java(*main: str, jvm: tuple[str, ...] = ()) -> list[str]:
     need_install(settings.JARS["kafka"])
-    return [java(), *heap, f"-Dlog4j2.configurationFile={CONF / 'kafka' / 'log4j2.properties'}",
+    return [java(), *jvm, f"-Dlog4j2.configurationFile={CONF / 'kafka' / 'log4j2.properties'}",
             "-cp", f"{settings.JARS['kafka']}/*", *main]
 
 
-def kafka(node: str) -> list[str]:
-    return _kafka_java("kafka.Kafka", str(CONF / node / "server.properties"), heap=("-Xms256m", "-Xmx512m"))
+def kafka(node: str, jmx_port: int) -> list[str]:
+    return _kafka_java("kafka.Kafka", str(CONF / node / "server.properties"),
+                       jvm=("-Xms256m", "-Xmx512m", jmx_agent(jmx_port)))
 
 
 _CLUSTER_ID_LOCK = threading.Lock()
@@ -97,15 +107,15 @@ def format_kafka(node: str) -> str | None:
 
 # --- hdfs ------------------------------------------------------------------------------
 
-def _hadoop_java(main: str, heap: str) -> list[str]:
+def _hadoop_java(main: str, heap: str, *jvm: str) -> list[str]:
     need_install(settings.JARS["hadoop"])
-    return [java(), f"-Xmx{heap}", f"-Dlog4j.configuration=file:{CONF / 'hadoop' / 'log4j.properties'}",
+    return [java(), f"-Xmx{heap}", *jvm, f"-Dlog4j.configuration=file:{CONF / 'hadoop' / 'log4j.properties'}",
             "--add-opens=java.base/java.lang=ALL-UNNAMED",
             "-cp", classpath(CONF / "hadoop", f"{settings.JARS['hadoop']}/*"), main]
 
 
 def namenode() -> list[str]:
-    return _hadoop_java(NAMENODE_MAIN, "512m")
+    return _hadoop_java(NAMENODE_MAIN, "512m", jmx_agent(settings.NAMENODE_JMX_PORT))
 
 
 def format_namenode() -> str | None:
@@ -115,10 +125,10 @@ def format_namenode() -> str | None:
     return "formatted"
 
 
-def datanode(folder: str, xfer: int, http: int, ipc: int) -> list[str]:
+def datanode(folder: str, xfer: int, http: int, ipc: int, jmx: int) -> list[str]:
     # DataNodes on one host differ only in their folder and ports.
     host = settings.BIND_HOST
-    return _hadoop_java(DATANODE_MAIN, "256m") + [
+    return _hadoop_java(DATANODE_MAIN, "256m", jmx_agent(jmx)) + [
         "-D", f"dfs.datanode.data.dir={settings.DATA / 'hdfs' / folder}", "-D", f"dfs.datanode.address={host}:{xfer}",
         "-D", f"dfs.datanode.http.address={host}:{http}", "-D", f"dfs.datanode.ipc.address={host}:{ipc}"]
 
@@ -136,7 +146,7 @@ def compile_metastore_launcher() -> str | None:
 
 
 def metastore() -> list[str]:
-    return [java(), "-Xmx512m",
+    return [java(), "-Xmx512m", jmx_agent(settings.METASTORE_JMX_PORT),
             # Without this selector the Hive jars' log4j2 asks for the LMAX disruptor.
             "-Dlog4j2.contextSelector=org.apache.logging.log4j.core.selector.ClassLoaderContextSelector",
             f"-Dlog4j2.configurationFile={CONF / 'hive' / 'log4j2.properties'}",
@@ -147,12 +157,14 @@ def metastore() -> list[str]:
 
 # --- presto ----------------------------------------------------------------------------
 
-def presto(node: str) -> list[str]:
+def presto(node: str, jmx_port: int) -> list[str]:
     home = settings.PRESTO_HOME
     need_install(home / ".complete")
     jvm = [ln.strip() for ln in (CONF / "presto" / "jvm.config").read_text().splitlines()
            if ln.strip() and not ln.startswith("#")]
-    return [java(), "-cp", f"{home}/lib/*", *jvm, f"-Dconfig={CONF / node / 'config.properties'}",
+    # The agent here, not in jvm.config: the coordinator and a worker share that file, and
+    # each serves its metrics on a port of its own.
+    return [java(), "-cp", f"{home}/lib/*", *jvm, jmx_agent(jmx_port), f"-Dconfig={CONF / node / 'config.properties'}",
             f"-Dlog.levels-file={CONF / 'presto' / 'log.properties'}", "com.facebook.presto.server.PrestoServer"]
 
 

@@ -58,7 +58,8 @@ pip_quiet=-q; [ -t 1 ] && pip_quiet=
 "$venv/bin/pip" install $pip_quiet -e "$root[test,report,bench]" "pyspark==$SPARK_VERSION"
 
 mvn_props=(-Dscala.binary="$SCALA_BINARY" -Dkafka.version="$KAFKA_VERSION" -Dhadoop.version="$HADOOP_VERSION"
-           -Dspark.version="$SPARK_VERSION" -Dlog4j.version="$LOG4J_VERSION" -Dasm.version="$ASM_VERSION")
+           -Dspark.version="$SPARK_VERSION" -Dlog4j.version="$LOG4J_VERSION" -Dasm.version="$ASM_VERSION"
+           -Djmx.exporter.version="$JMX_EXPORTER_VERSION")
 # Maven prints a progress bar for each download when it is not in batch mode.
 mvn_flags=(-f "$here/pom.xml" --no-transfer-progress -B)
 [ -t 1 ] && mvn_flags=(-f "$here/pom.xml")
@@ -76,6 +77,7 @@ jars kafka "$KAFKA_VERSION"
 jars hadoop "$HADOOP_VERSION"
 jars spark-kafka "$SPARK_VERSION"
 jars presto-asm "$ASM_VERSION"
+jars jmx-exporter "$JMX_EXPORTER_VERSION"
 
 # The stream's parser of the API's form, compiled against the pinned Spark (stack/pom.xml
 # says why it is named for that version); rebuilt when its source is newer than the jar.

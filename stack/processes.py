@@ -140,10 +140,11 @@ def start(svc: Service, abandon: threading.Event | None = None) -> None:
     """Starts the service in the background unless it runs, and waits until it is ready."""
     pid, proc = running_pid(svc), None
     if pid is None:
-        if svc.owns_port and not port_free(svc.port):
-            var = settings.PORT_VARS[svc.port]
-            raise StackError(f"port {svc.port} ({var}) for {svc.name} is already in use by another "
-                             f"process; stop it or set {var} to a free port")
+        for port in ([svc.port] if svc.owns_port else []) + ([svc.agent_port] if svc.agent_port else []):
+            if not port_free(port):
+                var = settings.PORT_VARS[port]
+                raise StackError(f"port {port} ({var}) for {svc.name} is already in use by another "
+                                 f"process; stop it or set {var} to a free port")
         argv = prepare(svc)
         with open(logfile(svc), "ab") as log:
             log.write(f"\n--- {time.strftime('%Y-%m-%d %H:%M:%S')} starting {svc.name}\n".encode())

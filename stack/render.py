@@ -28,7 +28,8 @@ def template_values() -> dict[str, str]:
     """The names the config templates may use, as ${NAME}: every plain value of settings."""
     values = {name: str(value) for name, value in vars(settings).items()
               if name.isupper() and isinstance(value, (str, int, float, Path))}
-    values.update(DATA_DIR=str(settings.DATA), CONF_DIR=str(settings.CONF))
+    # The profile's DataNodes, for the alert that the NameNode counts fewer live.
+    values.update(DATA_DIR=str(settings.DATA), CONF_DIR=str(settings.CONF), DATANODE_COUNT=str(len(settings.DATANODES)))
     return values
 
 

@@ -63,23 +63,34 @@ class Service:
     templates: tuple[str, ...] = ()
     conf: dict = field(default_factory=dict)
     metrics: tuple[Metrics, ...] = ()
+    # The port of the JMX exporter agent its JVM loads (0: none): taken, the JVM cannot start.
+    agent_port: int = 0
+
+
+def jmx(job: str, host: str, port: int) -> dict:
+    """The fields of a row whose JVM loads the JMX exporter agent on `port`
+    (commands.jmx_agent): Prometheus scrapes it there, reached at `host`."""
+    return {"metrics": (Metrics(job, host, port),), "agent_port": port}
 
 
 def kafka_nodes() -> list[Service]:
     last = settings.KAFKA_NODES[-1]
-    return [Service(n.service, partial(commands.kafka, n.service), partial(probes.kafka, n.node_id, n.port), 90, n.port,
+    return [Service(n.service, partial(commands.kafka, n.service, n.jmx_port), partial(probes.kafka, n.node_id, n.port),
+                    90, n.port,
                     first_run=partial(commands.format_kafka, n.service),
                     # Every voter but the last is waited for only until it listens.
                     start_ready=None if n == last else partial(probes.listening, n.controller_port),
                     templates=("kafka/server.properties",),
                     conf={"NODE_ID": n.node_id, "NODE_NAME": n.service, "NODE_PORT": n.port,
-                          "NODE_CONTROLLER_PORT": n.controller_port})
+                          "NODE_CONTROLLER_PORT": n.controller_port},
+                    **jmx("kafka", settings.KAFKA_HOST, n.jmx_port))
             for n in settings.KAFKA_NODES]
 
 
 def datanodes() -> list[Service]:
-    return [Service(n.service, partial(commands.datanode, n.folder, n.port, n.http_port, n.ipc_port),
-                    partial(probes.datanode, n.port, n.http_port), 90, n.port, needs=("namenode",))
+    return [Service(n.service, partial(commands.datanode, n.folder, n.port, n.http_port, n.ipc_port, n.jmx_port),
+                    partial(probes.datanode, n.port, n.http_port), 90, n.port, needs=("namenode",),
+                    **jmx("datanode", settings.DATANODE_HOST, n.jmx_port))
             for n in settings.DATANODES]
 
 
@@ -123,23 +134,27 @@ def presto_nodes() -> list[Service]:
     # A coordinator that schedules no work on itself answers queries only once a worker
     # has registered: `up` waits for it to have started, and the worker's probe for both.
     coordinator_start = None if settings.PRESTO_INCLUDE_COORDINATOR == "true" else probes.presto_started
-    return [Service(n.service, partial(commands.presto, n.service), partial(probes.presto, n.node_id), 180, n.port,
+    return [Service(n.service, partial(commands.presto, n.service, n.jmx_port), partial(probes.presto, n.node_id), 180,
+                    n.port,
                     start_ready=coordinator_start if n.coordinator else None,
                     cwd=settings.DATA / n.service, templates=("presto/config.properties",),
                     conf={"NODE_ID": n.node_id, "NODE_PORT": n.port, "NODE_COORDINATOR": str(n.coordinator).lower(),
                           # A worker refuses to start with this key at all.
-                          "NODE_DISCOVERY_SERVER": "discovery-server.enabled=true" if n.coordinator else ""})
+                          "NODE_DISCOVERY_SERVER": "discovery-server.enabled=true" if n.coordinator else ""},
+                    **jmx("presto", settings.PRESTO_HOST, n.jmx_port))
             for n in settings.PRESTO_NODES]
 
 
 SERVICES = [
     *kafka_nodes(),
     Service("namenode", commands.namenode, probes.namenode, 90, settings.NAMENODE_PORT,
-            first_run=commands.format_namenode),
+            first_run=commands.format_namenode,
+            **jmx("namenode", settings.NAMENODE_HOST, settings.NAMENODE_JMX_PORT)),
     *datanodes(),
     # It needs no HDFS to start: the default database's folder is only named, not made.
     Service("metastore", commands.metastore, probes.metastore, 120, settings.METASTORE_PORT,
-            first_run=commands.compile_metastore_launcher),
+            first_run=commands.compile_metastore_launcher,
+            **jmx("metastore", settings.METASTORE_HOST, settings.METASTORE_JMX_PORT)),
     *spark_nodes(),
     *presto_nodes(),
     Service("api", commands.api, probes.api, 30, settings.API_PORT, first_run=commands.create_topic, cwd=settings.ROOT,

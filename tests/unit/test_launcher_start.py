@@ -5,7 +5,9 @@ launcher makes without a JVM."""
 from __future__ import annotations
 
 import base64
+import dataclasses
 import re
+import socket
 import sys
 import time
 
@@ -64,6 +66,24 @@ def test_the_first_failure_is_reported_and_what_needs_it_never_starts(run_dirs):
         processes.start_all([dies, slow, after], needs([dies, slow, after]))
     assert time.monotonic() - t0 < 10
     assert "after" not in at
+
+
+def test_a_taken_agent_port_is_one_clear_line_and_nothing_starts(run_dirs, monkeypatch):
+    # An engine's JVM cannot start while its JMX exporter agent's port is taken: the
+    # launcher says so before it starts anything, as for the service's own port.
+    at: dict[str, float] = {}
+    with socket.socket() as held:
+        held.bind((settings.BIND_HOST, 0))
+        held.listen()
+        port = held.getsockname()[1]
+        monkeypatch.setitem(settings.PORT_VARS, port, "TEST_JMX_PORT")
+        svc = dataclasses.replace(fake("jvm", 0.0, at), agent_port=port)
+        run_dirs.append(svc)
+        with pytest.raises(StackError) as err:
+            processes.start(svc)
+    assert str(err.value) == (f"port {port} (TEST_JMX_PORT) for test-jvm is already in use by another process; "
+                              "stop it or set TEST_JMX_PORT to a free port")
+    assert at == {} and processes.running_pid(svc) is None
 
 
 def test_needs_name_services_of_the_same_up_only():

@@ -29,7 +29,8 @@ def test_every_placeholder_is_filled(tmp_path):
 
 def test_the_local_profile_has_one_node_per_engine(tmp_path):
     conf = rendered(tmp_path, "local")
-    assert sorted(p.name for p in conf.iterdir()) == ["hadoop", "hive", "kafka", "presto", "prometheus", "spark"]
+    assert sorted(p.name for p in conf.iterdir()) == [
+        "hadoop", "hive", "jmx-exporter", "kafka", "presto", "prometheus", "spark"]
     kafka = properties(conf / "kafka" / "server.properties")
     assert (kafka["node.id"], kafka["controller.quorum.bootstrap.servers"]) == ("1", "127.0.0.1:29093")
     assert "controller.quorum.voters" not in kafka

@@ -48,12 +48,16 @@ def test_the_rendered_config_passes_promtool(tmp_path, profile):
     prom = rendered(tmp_path, profile) / "prometheus"
     res = promtool("check", "config", "prometheus.yml", cwd=prom)
     assert res.returncode == 0, res.stdout + res.stderr
-    assert "SUCCESS: 5 rules found" in res.stdout  # the rules file is the config's
+    assert "SUCCESS: 8 rules found" in res.stdout  # the rules file is the config's
 
 
 # The targets of both profiles: the API, the stream's Spark driver UI and its own counters
-# (STREAM_METRICS_PORT), the lag exporter and Prometheus itself.
+# (STREAM_METRICS_PORT), the lag exporter and Prometheus itself; every engine's JVM's JMX
+# exporter agent, by node, on its node's port (game_events/settings.py).
 BOTH_PROFILES = {
+    ("namenode", "namenode", "127.0.0.1:9711", "/metrics"),
+    ("metastore", "metastore", "127.0.0.1:9731", "/metrics"),
+    ("presto", "presto", "127.0.0.1:9741", "/metrics"),
     ("api", "api", "127.0.0.1:5000", "/metrics"),
     ("stream", "spark-driver", "127.0.0.1:4040", "/metrics/prometheus"),
     ("stream", "spark-executors", "127.0.0.1:4040", "/metrics/executors/prometheus"),
@@ -64,14 +68,22 @@ BOTH_PROFILES = {
 
 
 def test_the_local_profiles_targets(tmp_path):
-    assert targets(rendered(tmp_path, "local")) == BOTH_PROFILES
+    assert targets(rendered(tmp_path, "local")) == BOTH_PROFILES | {
+        ("kafka", "kafka", "127.0.0.1:9701", "/metrics"),
+        ("datanode", "datanode", "127.0.0.1:9721", "/metrics"),
+    }
 
 
 def test_every_cluster_node_with_a_metrics_endpoint_is_a_target(tmp_path):
-    # The cluster's nodes that serve Prometheus' text today: those of both profiles, and
-    # the Spark master and workers. Kafka, HDFS, the metastore and Presto need the JMX
-    # exporter agent (a later part): no target yet.
+    # Those of both profiles, each Kafka node, DataNode and the Presto worker, and the
+    # Spark master and workers.
     assert targets(rendered(tmp_path, "cluster")) == BOTH_PROFILES | {
+        ("kafka1", "kafka", "127.0.0.1:9701", "/metrics"),
+        ("kafka2", "kafka", "127.0.0.1:9702", "/metrics"),
+        ("kafka3", "kafka", "127.0.0.1:9703", "/metrics"),
+        ("datanode1", "datanode", "127.0.0.1:9721", "/metrics"),
+        ("datanode2", "datanode", "127.0.0.1:9722", "/metrics"),
+        ("presto-worker1", "presto", "127.0.0.1:9742", "/metrics"),
         ("spark-master", "spark-master", "127.0.0.1:8180", "/metrics/master/prometheus"),
         ("spark-worker1", "spark-worker", "127.0.0.1:8181", "/metrics/prometheus"),
         ("spark-worker2", "spark-worker", "127.0.0.1:8182", "/metrics/prometheus"),
@@ -83,7 +95,7 @@ def test_the_api_target_follows_its_metrics_port(tmp_path):
     conf = rendered(tmp_path, "local", env)
     assert {t for t in targets(conf) if t[0] == "api"} == {("api", "api", "127.0.0.1:9300", "/metrics")}
     assert {t[0] for t in targets(rendered(tmp_path / "off", "local", {"API_METRICS": "0"}))} == {
-        "stream", "lag-exporter", "prometheus"}
+        "kafka", "namenode", "datanode", "metastore", "presto", "stream", "lag-exporter", "prometheus"}
 
 
 def test_the_alert_rules_pass_their_unit_tests(tmp_path):
@@ -108,6 +120,22 @@ def test_the_rules_and_the_dashboard_query_defined_metrics():
     for f in (TEMPLATES / "rules.yml", TEMPLATES / "consoles" / "game_events.html"):
         used = {re.sub(r"_(bucket|sum|count)$", "", m) for m in re.findall(r"\bgame_(?:api|stream)_[a-z_]+", f.read_text())}
         assert used and used - defined == set(), f
+
+
+def test_the_engines_metrics_in_the_rules_and_the_dashboard_are_the_exporters():
+    """kafka_*, hdfs_* and presto_* are named by the JMX exporter's rules alone."""
+    exporter = ROOT / "stack" / "templates" / "jmx-exporter" / "config.yml"
+    defined = set(re.findall(r"^\s+name: ([a-z_]+)$", exporter.read_text(), re.M))
+    assert {"kafka_server_replica_manager_under_replicated_partitions", "hdfs_namenode_live_datanodes"} <= defined
+    for f in (TEMPLATES / "rules.yml", TEMPLATES / "consoles" / "game_events.html"):
+        used = set(re.findall(r"\b(?:kafka|hdfs|presto)_[a-z_]+", f.read_text()))
+        assert used and used - defined == set(), f
+
+
+def test_the_datanode_alert_counts_the_profiles_datanodes(tmp_path):
+    for profile, count in (("local", 1), ("cluster", 2)):
+        rules = (rendered(tmp_path / profile, profile) / "prometheus" / "rules.yml").read_text()
+        assert f"expr: max(hdfs_namenode_live_datanodes) < {count}\n" in rules
 
 
 def free_port() -> int:
