@@ -102,7 +102,8 @@ test_the_report_gives_the_single_nodes_answers = single_node_report_test
 
 
 # Every node of the cluster that serves metrics, by the service label its target carries.
-SCRAPED = {"spark-master", "spark-worker1", "spark-worker2", "api", "stream", "lag-exporter", "prometheus"}
+SCRAPED = {"kafka1", "kafka2", "kafka3", "namenode", "datanode1", "datanode2", "metastore", "presto", "presto-worker1",
+           "spark-master", "spark-worker1", "spark-worker2", "api", "stream", "lag-exporter", "prometheus"}
 
 
 def test_prometheus_scrapes_every_node_and_each_is_up(pipeline, monitoring):
