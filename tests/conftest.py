@@ -75,10 +75,13 @@ def pipeline():
 
 @pytest.fixture(scope="module")
 def monitoring(pipeline):
-    """Prometheus and the lag exporter beside the pipeline, scraping every 2 s."""
+    """Prometheus and the lag exporter beside the pipeline, scraping every 2 s, for one
+    module: their scrapes (the lag exporter's read Kafka and HDFS) stop after it."""
     from tests.support import prometheus
 
     prometheus.start()
+    yield
+    launcher("down", "prometheus", "lag-exporter")
 
 
 @pytest.fixture()
