@@ -72,4 +72,19 @@ def counters() -> list[str]:
                          f"committed {o['committed']}, {o['lag']} records behind")
     except Exception as e:  # Kafka or HDFS down: say so, the table above shows which
         lines.append(f"lag     unknown ({type(e).__name__}: {str(e)[:120]})")
+    lines.append(monitoring())
     return lines
+
+
+def monitoring() -> str:
+    """Where to watch it: Prometheus, its dashboard and the alerts firing, when it runs."""
+    if not running_pid(BY_NAME["prometheus"]):
+        return "monitor not running (make up SERVICES=all starts Prometheus)"
+    base = settings.PROMETHEUS_URL
+    try:
+        alerts = probes.http_json(f"{base}/api/v1/alerts", timeout=3)["data"]["alerts"]
+        firing = sorted({a["labels"]["alertname"] for a in alerts if a["state"] == "firing"})
+        state = f"{len(firing)} alerts firing" + (f": {', '.join(firing)}" if firing else "")
+    except (OSError, ValueError, KeyError) as e:
+        state = f"alerts unknown ({type(e).__name__})"
+    return f"monitor Prometheus {base}, dashboard {base}/consoles/game_events.html; {state}"

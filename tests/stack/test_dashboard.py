@@ -12,6 +12,7 @@ from game_events.api import metrics as api_metrics
 from game_events.stream import metrics_names as names
 from tests.support import prometheus
 from tests.support.browser import Browser
+from tests.support.commands import launcher
 from tests.support.waits import wait_for
 
 pytestmark = pytest.mark.timeout(300, func_only=True)
@@ -66,3 +67,12 @@ def test_the_dashboard_loads_without_errors_and_draws_what_prometheus_holds(pipe
         assert browser.errors == [], browser.errors
     targets = prometheus.query("up")
     assert f"Targets up\t{sum(s['value'][1] == '1' for s in targets)} / {len(targets)}" in up, up
+
+
+def test_make_status_names_prometheus_the_dashboard_and_the_alerts_firing(pipeline, monitoring):
+    out = launcher("status").stdout
+    (line,) = [ln for ln in out.splitlines() if ln.startswith("monitor ")]
+    assert line.startswith(f"monitor Prometheus {settings.PROMETHEUS_URL}, dashboard {PAGE}; "), line
+    alerts = requests.get(f"{settings.PROMETHEUS_URL}/api/v1/alerts", timeout=10).json()["data"]["alerts"]
+    firing = sorted({a["labels"]["alertname"] for a in alerts if a["state"] == "firing"})
+    assert line.endswith(f"{len(firing)} alerts firing" + (f": {', '.join(firing)}" if firing else "")), line
