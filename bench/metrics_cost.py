@@ -27,6 +27,7 @@ import requests as http
 
 from bench import batch, common
 from game_events import settings, topic
+from stack import commands
 
 SIDES = ("on", "off")
 
@@ -40,8 +41,6 @@ def start_api(metrics: bool, topic_name: str, folder: Path) -> tuple[subprocess.
            "API_METRICS_DIR": str(folder / "metrics"), "API_METRICS_PORT": "0", "EVENTS_TOPIC": topic_name}
     # Not a service of the launcher's: `make status` and `make down` must not take it for the stack's API.
     env.pop("GAME_EVENTS_SERVICE", None)
-    from stack import commands
-
     with open(folder / "api.log", "ab") as log:
         proc = subprocess.Popen(commands.api(), cwd=common.ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
                                 stdin=subprocess.DEVNULL, start_new_session=True)
