@@ -237,6 +237,7 @@ if STREAM_METRICS_PORT:
 # The stream's lag behind the topic, served by a process of its own (the lag-exporter
 # service: game_events/stream/lag_exporter.py), so it is there while the stream is down.
 LAG_EXPORTER_PORT = _port("LAG_EXPORTER_PORT", "9109")
+LAG_EXPORTER_HOST = _env("LAG_EXPORTER_HOST", reachable(BIND_HOST))  # where Prometheus reaches it
 
 # --- the pipeline's topic, tables and paths --------------------------------------------
 TOPIC = _env("EVENTS_TOPIC", "events")

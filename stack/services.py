@@ -168,7 +168,7 @@ SERVICES = [
     # The stream's lag, served while the stream is down; it reads Kafka and the checkpoint in HDFS.
     Service("lag-exporter", commands.lag_exporter, probes.lag_exporter, 30, settings.LAG_EXPORTER_PORT,
             cwd=settings.ROOT, needs=("kafka", "namenode", "datanode"),
-            metrics=(Metrics("lag-exporter", settings.reachable(settings.BIND_HOST), settings.LAG_EXPORTER_PORT),)),
+            metrics=(Metrics("lag-exporter", settings.LAG_EXPORTER_HOST, settings.LAG_EXPORTER_PORT),)),
     # It scrapes whatever runs, so it needs nothing first.
     Service("prometheus", commands.prometheus, probes.prometheus, 60, settings.PROMETHEUS_PORT,
             metrics=(Metrics("prometheus", settings.reachable(settings.BIND_HOST), settings.PROMETHEUS_PORT),)),

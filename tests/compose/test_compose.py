@@ -114,20 +114,30 @@ def test_seed_walkthrough_on_compose(compose_env):
     assert [tuple(r.split('","')[:2]) for r in (ln.strip('"') for ln in describe.splitlines())] == \
         seed_describe_table()
 
-    # The monitoring profile's Prometheus beside the seed's services: it scrapes the API in
-    # mids, the stream's driver in spark and every engine's agent by their compose names,
-    # and counts every event generate_events.sh sent.
-    dc(env, "--profile", "monitoring", "up", "-d", "prometheus")
+    # The monitoring profile (Prometheus and the lag exporter) beside the seed's services:
+    # it scrapes the API in mids, the stream's driver in spark and every engine's agent by
+    # their compose names, counts every event generate_events.sh sent, and sees no lag.
+    dc(env, "--profile", "monitoring", "up", "-d", "prometheus", "lag-exporter")
     wait_for(lambda: healthy(env, "prometheus"), 120, interval=3, what="prometheus in compose")
 
     def query(promql: str) -> list[dict]:
         return requests.get(f"http://{PROMETHEUS_PUBLISH}/api/v1/query", params={"query": promql},
                             timeout=10).json()["data"]["result"]
 
-    jobs = {"api", "stream", "kafka", "namenode", "datanode", "metastore", "presto", "prometheus"}
-    wait_for(lambda: {s["metric"]["job"]: s["value"][1] for s in query("min by (job) (up)")} == dict.fromkeys(jobs, "1"),
-             120, interval=3, what=f"Prometheus in compose to scrape {sorted(jobs)}, every target up")
+    jobs = {"api", "stream", "spark-driver", "spark-executors", "lag-exporter", "kafka", "namenode", "datanode",
+            "metastore", "presto", "prometheus"}
+    seen: list = []
+
+    def every_target_up() -> bool:
+        seen[:] = [{s["metric"]["job"]: s["value"][1] for s in query("min by (job) (up)")}]
+        return seen[0] == dict.fromkeys(jobs, "1")
+    try:
+        wait_for(every_target_up, 120, interval=3, what=f"Prometheus in compose to scrape {sorted(jobs)}, all up")
+    except AssertionError as e:
+        raise AssertionError(f"{e}; up by job: {seen}") from None
     sent = sum(n for *_, n in sent_by_generate_events(sent_out))
     assert query('sum(game_api_events_total{outcome="accepted"})')[0]["value"][1] == str(sent)
     landed = query("sum(game_stream_rows_landed_total)")
     assert landed and landed[0]["value"][1] == str(sum(expected.values())), landed
+    wait_for(lambda: [s["value"][1] for s in query("sum(game_stream_kafka_lag_records)")] == ["0"], 30,
+             what="a lag of 0 in compose's Prometheus")

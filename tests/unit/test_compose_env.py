@@ -42,13 +42,14 @@ def test_the_seeds_addresses_follow_from_the_host_names():
 
 
 def test_a_plain_up_starts_the_seeds_five_services_only():
-    # Top-level services, and those a compose profile holds back (Prometheus: monitoring).
+    # Top-level services, and those a compose profile holds back (Prometheus and the lag
+    # exporter: monitoring).
     lines = (settings.ROOT / "docker-compose.yml").read_text().split("\nservices:\n", 1)[1].splitlines()
     services, profiles = [], {}
     for ln in lines:
-        if re.fullmatch(r"  [a-z]+:(\s+#.*)?", ln):
+        if re.fullmatch(r"  [a-z-]+:(\s+#.*)?", ln):
             services.append(ln.split(":")[0].strip())
         elif ln.startswith("    profiles:"):
             profiles[services[-1]] = ln.split(":", 1)[1].strip()
     assert [s for s in services if s not in profiles] == ["kafka", "cloudera", "presto", "spark", "mids"]
-    assert profiles == {"prometheus": '["monitoring"]'}
+    assert profiles == {"prometheus": '["monitoring"]', "lag-exporter": '["monitoring"]'}
