@@ -42,9 +42,11 @@ def test_landed_and_quarantined_counters_move_with_presto(pipeline, monitoring, 
     wait_for(lambda: presto_rows(f"select count(*) from hive_events where user like '%-{tag}'") == [(n,)]
              and presto_rows(f"select count(*) from hive_bad_events where raw_event like '%{tag}%'") == [(3,)],
              120, what="the events and the garbage in Presto")
-    # The counters move after the batch's files are in the tables: wait for them too.
+    # The counters move after the batch's files are in the tables, and the API's events
+    # and the garbage may land in two batches: wait for both counters.
     after, _ = wait_for(lambda: (lambda s: s if total(s, names.ROWS_LANDED) - total(before, names.ROWS_LANDED) >= n
-                                 else None)(scrape(STREAM)), 30, what="the landed counter")
+                                 and total(s, names.ROWS_QUARANTINED) - total(before, names.ROWS_QUARANTINED) >= 3
+                                 else None)(scrape(STREAM)), 30, what="the landed and quarantined counters")
     assert total(after, names.ROWS_LANDED) - total(before, names.ROWS_LANDED) == n
     quarantined = {k: total(after, names.ROWS_QUARANTINED, reason=k) - total(before, names.ROWS_QUARANTINED, reason=k)
                    for k in ("not_json_object", "unknown_event_type")}

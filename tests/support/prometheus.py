@@ -9,8 +9,11 @@ import requests
 
 from game_events import settings
 from tests.support.commands import launcher
+from tests.support.waits import wait_for
 
 INTERVAL = "2s"
+# The pipeline's own targets, which the tests count through Prometheus.
+PIPELINE_JOBS = ("api", "stream", "lag-exporter")
 
 
 def start() -> None:
@@ -18,6 +21,10 @@ def start() -> None:
     and the lag exporter. Its history stays in var/prometheus across the restart."""
     launcher("down", "prometheus")
     launcher("up", "prometheus", "lag-exporter", env={**os.environ, "PROMETHEUS_INTERVAL": INTERVAL})
+    # Healthy is not yet scraped: a counter's first sample taken after a test's events
+    # landed would hide them from increase() and from a before/after difference.
+    wait_for(lambda: set(by_label(f'up{{job=~"{"|".join(PIPELINE_JOBS)}"}} == 1', "job")) >= set(PIPELINE_JOBS),
+             60, what=f"Prometheus' first scrape of {', '.join(PIPELINE_JOBS)}")
 
 
 def query(promql: str) -> list[dict]:
