@@ -11,7 +11,7 @@ from game_events import settings
 from game_events.stream import metrics_names as names
 from tests.support import prometheus
 from tests.support.commands import BIN, launcher, run
-from tests.support.engines import presto_rows, stream_lag
+from tests.support.engines import caught_up, presto_rows, stream_lag
 from tests.support.waits import wait_for
 
 pytestmark = pytest.mark.timeout(240, func_only=True)
@@ -30,6 +30,8 @@ def total(sample: dict, name: str, **labels) -> float:
 
 
 def test_landed_and_quarantined_counters_move_with_presto(pipeline, monitoring, tag):
+    # What earlier tests sent has landed: the counters below move with this test's records only.
+    wait_for(caught_up, 120, what="the stream to land what was sent before")
     before = scrape(STREAM)
     n = 7
     for i in range(n):
