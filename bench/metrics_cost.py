@@ -10,7 +10,7 @@ per request of each API's whole process tree (granian's main process and its wor
 how many of each side's 2xx events reached Kafka, the on/off ratio per round and the
 overhead of the medians.
 
-    python -m bench.metrics_cost --requests 10000 --concurrency 8,32 --rounds 5
+    python -m bench.metrics_cost --requests 10000 --concurrency 8,32 --rounds 9
 """
 from __future__ import annotations
 
