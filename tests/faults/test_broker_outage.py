@@ -1,7 +1,8 @@
 """A broker outage while events flow: 503s, never a false 2xx, and the API recovers.
 The promises are those of issue 6; figures go to var/test-figures.txt. Prometheus, which
 scrapes the API meanwhile, fires ApiUnavailable, and its counts of the requests and
-events, summed over the API's workers, equal the test's own."""
+events (the 2xx, the 503s and a few 400s sent during the outage), summed over the API's
+workers, equal the test's own."""
 import time
 from collections import Counter
 
@@ -21,6 +22,7 @@ from tests.support.waits import wait_for
 
 pytestmark = pytest.mark.timeout(900, func_only=True)
 HALF_OUTAGE_S = 15  # the broker stays down twice this long; /health is asked half way
+BAD_REQUESTS = 5  # sent half way too: refused with a 400 whether Kafka is up or not
 
 
 HEALTH_ANSWERS: list[int] = []  # the status of each /health call the test made
@@ -65,6 +67,8 @@ def test_broker_outage_gives_503s_never_a_false_2xx_and_the_api_recovers(pipelin
         t_kill = time.monotonic()
         time.sleep(HALF_OUTAGE_S)  # the fault itself: no condition to wait for
         health_down = health()
+        bad = [requests.get(f"{settings.API_URL}/get_paid", params={"user": f"bad-{tag}", "amount": "lots"},
+                            timeout=20) for _ in range(BAD_REQUESTS)]
         time.sleep(HALF_OUTAGE_S)
         t_restart = time.monotonic()
         launcher("up", "kafka")
@@ -74,6 +78,7 @@ def test_broker_outage_gives_503s_never_a_false_2xx_and_the_api_recovers(pipelin
         load.wait_answered(20, after=t_back + 5)
         wait_for(lambda: health() == (200, "reachable"), 10, what="/health to see Kafka again")
     assert health_down == (503, "unreachable")
+    assert [(r.status_code, r.json().get("field")) for r in bad] == [(400, "amount")] * BAD_REQUESTS
     during = [s for s in load.sent if s.t_sent > t_kill + 1 and s.t_done < t_restart]
     late = [s for s in load.sent if s.t_sent > t_back + 5]
     record_figure("broker outage: seconds from Kafka healthy to a 2xx; from Kafka start to a 2xx; Kafka start-up",
@@ -89,10 +94,12 @@ def test_broker_outage_gives_503s_never_a_false_2xx_and_the_api_recovers(pipelin
     # once over all of granian's workers (Prometheus' own scrapes of /metrics left out).
     assert 0 not in {s.status for s in load.sent}, "a request got no HTTP answer"
     routes = {e.event_type: e.route for e in catalogue.EVENTS.values()}
-    outcome = {200: "accepted", 503: "unavailable"}
+    outcome = {200: "accepted", 400: "rejected", 503: "unavailable"}
     own_requests = Counter((routes[s.event_type], str(s.status)) for s in load.sent) + \
-        Counter(("/health", str(status)) for status in HEALTH_ANSWERS)
-    own_events = Counter((s.event_type, outcome[s.status]) for s in load.sent)
+        Counter(("/health", str(status)) for status in HEALTH_ANSWERS) + \
+        Counter((routes["get_paid"], str(r.status_code)) for r in bad)
+    own_events = Counter((s.event_type, outcome[s.status]) for s in load.sent) + \
+        Counter(("get_paid", outcome[r.status_code]) for r in bad)
 
     def moved() -> tuple[dict, dict]:
         after_requests, after_events = scraped_counts()
