@@ -23,6 +23,6 @@ COPY game_events/__init__.py /opt/game-events/game_events/
 COPY stack/install.sh stack/versions.env stack/pom.xml /opt/game-events/stack/
 COPY game_events/stream/java/ /opt/game-events/game_events/stream/java/
 RUN apt-get update -qq \
- && bash /opt/game-events/stack/install.sh \
+ && INSTALL_BROWSER=0 bash /opt/game-events/stack/install.sh \
  && rm -rf /var/lib/apt/lists/* /root/.cache/pip
 WORKDIR /w205/game-events

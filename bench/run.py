@@ -13,12 +13,15 @@ from __future__ import annotations
 import argparse
 import time
 
-from bench import batch, common, drain, freshness, ingest, producer, query, report
+from bench import batch, common, drain, freshness, ingest, metrics_cost, producer, query, report
 from game_events import settings
 
 SIZES = {
     "full": {"ingest": {"requests": 10000, "concurrency": [1, 8, 32], "rounds": 3},
              "batch": {"requests": 200, "size": 1000, "concurrency": 4, "rounds": 3},
+             # Nine rounds: the on/off ratio is what counts, and one round's varies by 10-25% here.
+             "metrics_cost": {"requests": 10000, "concurrency": [8, 32], "rounds": 9, "batch_requests": 200,
+                              "batch_size": 100, "batch_concurrency": 4},
              "producer": {"events": 200000},
              # Five rounds: one drain's time varies by a fifth from run to run on this machine.
              "drain": {"events": 1_000_000, "rounds": 5},
@@ -26,6 +29,8 @@ SIZES = {
              "query": {"events": [1_000_000, 10_000_000], "per_file": 10000, "repeat": 3}},
     "smoke": {"ingest": {"requests": 100, "concurrency": [1, 32], "rounds": 1},
               "batch": {"requests": 5, "size": 50, "concurrency": 2, "rounds": 2},
+              "metrics_cost": {"requests": 100, "concurrency": [4], "rounds": 2, "batch_requests": 5,
+                               "batch_size": 20, "batch_concurrency": 2},
               "producer": {"events": 2000},
               # One round: each of its four jobs is a Spark start-up, and the smoke run only
               # checks that the scripts measure what they say.
@@ -35,8 +40,8 @@ SIZES = {
 }
 
 
-BENCHMARKS = {"ingest": ingest, "batch": batch, "producer": producer, "drain": drain, "freshness": freshness,
-              "query": query}
+BENCHMARKS = {"ingest": ingest, "batch": batch, "metrics_cost": metrics_cost, "producer": producer, "drain": drain,
+              "freshness": freshness, "query": query}
 CLUSTER_BENCHMARKS = ["ingest", "drain"]
 
 

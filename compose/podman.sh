@@ -32,7 +32,9 @@ runtime = "runc"
 CONF
 fi
 if ! curl -fsS --unix-socket "$sock" http://d/_ping >/dev/null 2>&1; then
-  nohup podman system service --time=0 "unix://$sock" >/tmp/podman-service.log 2>&1 &
+  # From /: the service outlives this shell, and its containers' conmon fails ("Failed to
+  # get working directory") once a clone it was started from is deleted.
+  nohup env -C / podman system service --time=0 "unix://$sock" >/tmp/podman-service.log 2>&1 &
   echo $! > "$pid_file"
   for _ in $(seq 50); do curl -fsS --unix-socket "$sock" http://d/_ping >/dev/null 2>&1 && break; sleep 0.2; done
 fi

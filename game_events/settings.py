@@ -90,22 +90,36 @@ JARS = {
     "kafka": CACHE / "jars" / f"kafka-{VERSIONS['KAFKA_VERSION']}",
     "hadoop": CACHE / "jars" / f"hadoop-{VERSIONS['HADOOP_VERSION']}",
     "spark-kafka": CACHE / "jars" / f"spark-kafka-{VERSIONS['SPARK_VERSION']}",
+    "jmx-exporter": CACHE / "jars" / f"jmx-exporter-{VERSIONS['JMX_EXPORTER_VERSION']}",
 }
+# The Prometheus JMX exporter's Java agent: each engine's JVM (Kafka, the NameNode and
+# DataNodes, the metastore, Presto) serves its chosen MBeans and the JVM's own metrics at
+# /metrics on the node's jmx_port (97xx), with the rules of stack/templates/jmx-exporter.
+JMX_AGENT = JARS["jmx-exporter"] / f"jmx_prometheus_javaagent-{VERSIONS['JMX_EXPORTER_VERSION']}.jar"
 PRESTO_HOME = CACHE / f"presto-server-{VERSIONS['PRESTO_VERSION']}"
 PRESTO_CLI = CACHE / f"presto-cli-{VERSIONS['PRESTO_VERSION']}-executable.jar"
 # Where every service listens (ports follow the seed where it names one).
 BIND_HOST = _env("BIND_HOST", "127.0.0.1")
 
+
+def reachable(host: str) -> str:
+    """Where a client on this host reaches a server bound to `host`: loopback for a wildcard bind."""
+    return "127.0.0.1" if host in ("0.0.0.0", "::") else host
+
+
 # --- Kafka -----------------------------------------------------------------------------
 KAFKA_HOST = _env("KAFKA_HOST", "127.0.0.1")
 KAFKA_PORT = _port("KAFKA_PORT", "29092")
 KAFKA_CONTROLLER_PORT = _port("KAFKA_CONTROLLER_PORT", "29093")
+KAFKA_JMX_PORT = _port("KAFKA_JMX_PORT", "9701")
 # In the cluster kafka1 keeps the ports above.
 KAFKA_NODES = _by_profile(
-    (KafkaNode("kafka", 1, KAFKA_PORT, KAFKA_CONTROLLER_PORT),),
-    (KafkaNode("kafka1", 1, KAFKA_PORT, KAFKA_CONTROLLER_PORT),
-     KafkaNode("kafka2", 2, _port("KAFKA2_PORT", "29094"), _port("KAFKA2_CONTROLLER_PORT", "29095")),
-     KafkaNode("kafka3", 3, _port("KAFKA3_PORT", "29096"), _port("KAFKA3_CONTROLLER_PORT", "29097"))))
+    (KafkaNode("kafka", 1, KAFKA_PORT, KAFKA_CONTROLLER_PORT, KAFKA_JMX_PORT),),
+    (KafkaNode("kafka1", 1, KAFKA_PORT, KAFKA_CONTROLLER_PORT, KAFKA_JMX_PORT),
+     KafkaNode("kafka2", 2, _port("KAFKA2_PORT", "29094"), _port("KAFKA2_CONTROLLER_PORT", "29095"),
+               _port("KAFKA2_JMX_PORT", "9702")),
+     KafkaNode("kafka3", 3, _port("KAFKA3_PORT", "29096"), _port("KAFKA3_CONTROLLER_PORT", "29097"),
+               _port("KAFKA3_JMX_PORT", "9703"))))
 # Every broker, so that a client started while one is down still finds the others.
 KAFKA_BOOTSTRAP = _env("KAFKA_BOOTSTRAP", ",".join(f"{KAFKA_HOST}:{n.port}" for n in KAFKA_NODES))
 # local: a dynamic quorum of one voter; cluster: a static one that every node lists.
@@ -126,17 +140,19 @@ KAFKA_LOG_LEVEL = _env("KAFKA_LOG_LEVEL", "info")
 NAMENODE_HOST = _env("NAMENODE_HOST", "127.0.0.1")
 NAMENODE_PORT = _port("NAMENODE_PORT", "8020")
 NAMENODE_HTTP_PORT = _port("NAMENODE_HTTP_PORT", "9870")
+NAMENODE_JMX_PORT = _port("NAMENODE_JMX_PORT", "9711")
 NAMENODE = _env("NAMENODE", f"hdfs://{NAMENODE_HOST}:{NAMENODE_PORT}")
 WEBHDFS = _env("WEBHDFS", f"http://{NAMENODE_HOST}:{NAMENODE_HTTP_PORT}")
 DATANODE_HOST = _env("DATANODE_HOST", "127.0.0.1")
 DATANODE_PORT = _port("DATANODE_PORT", "9866")
 DATANODE_HTTP_PORT = _port("DATANODE_HTTP_PORT", "9864")
 DATANODE_IPC_PORT = _port("DATANODE_IPC_PORT", "9867")
+DATANODE_JMX_PORT = _port("DATANODE_JMX_PORT", "9721")
 DATANODES = _by_profile(
-    (DataNode("datanode", "data", DATANODE_PORT, DATANODE_HTTP_PORT, DATANODE_IPC_PORT),),
-    (DataNode("datanode1", "data1", DATANODE_PORT, DATANODE_HTTP_PORT, DATANODE_IPC_PORT),
+    (DataNode("datanode", "data", DATANODE_PORT, DATANODE_HTTP_PORT, DATANODE_IPC_PORT, DATANODE_JMX_PORT),),
+    (DataNode("datanode1", "data1", DATANODE_PORT, DATANODE_HTTP_PORT, DATANODE_IPC_PORT, DATANODE_JMX_PORT),
      DataNode("datanode2", "data2", _port("DATANODE2_PORT", "9966"), _port("DATANODE2_HTTP_PORT", "9964"),
-              _port("DATANODE2_IPC_PORT", "9967"))))
+              _port("DATANODE2_IPC_PORT", "9967"), _port("DATANODE2_JMX_PORT", "9722"))))
 DFS_REPLICATION = _by_profile(1, 2)
 # How fast the NameNode stops sending reads and new blocks to a silent DataNode:
 # HDFS's defaults on one node; stale after 3 s in the cluster.
@@ -155,18 +171,21 @@ HADOOP_LOG_LEVEL = _env("HADOOP_LOG_LEVEL", "INFO")
 # --- the Hive metastore ----------------------------------------------------------------
 METASTORE_HOST = _env("METASTORE_HOST", "127.0.0.1")
 METASTORE_PORT = _port("METASTORE_PORT", "9083")
+METASTORE_JMX_PORT = _port("METASTORE_JMX_PORT", "9731")
 METASTORE_URI = _env("METASTORE_URI", f"thrift://{METASTORE_HOST}:{METASTORE_PORT}")
 
 # --- Presto ----------------------------------------------------------------------------
 PRESTO_HOST = _env("PRESTO_HOST", "127.0.0.1")
 PRESTO_PORT = _port("PRESTO_PORT", "8080")
+PRESTO_JMX_PORT = _port("PRESTO_JMX_PORT", "9741")
 PRESTO_URL = f"http://{PRESTO_HOST}:{PRESTO_PORT}"
 # In the cluster the coordinator schedules no work on itself, and a worker runs it.
 PRESTO_INCLUDE_COORDINATOR = _by_profile("true", "false")
 PRESTO_NODES = _by_profile(
-    (PrestoNode("presto", "game-events-presto-1", PRESTO_PORT, True),),
-    (PrestoNode("presto", "game-events-presto-1", PRESTO_PORT, True),
-     PrestoNode("presto-worker1", "game-events-presto-worker-1", _port("PRESTO_WORKER_PORT", "8085"), False)))
+    (PrestoNode("presto", "game-events-presto-1", PRESTO_PORT, True, PRESTO_JMX_PORT),),
+    (PrestoNode("presto", "game-events-presto-1", PRESTO_PORT, True, PRESTO_JMX_PORT),
+     PrestoNode("presto-worker1", "game-events-presto-worker-1", _port("PRESTO_WORKER_PORT", "8085"), False,
+                _port("PRESTO_WORKER_JMX_PORT", "9742"))))
 # Bounds every Presto query the project makes (analytics, probes, tests).
 PRESTO_TIMEOUT_S = _typed(float, "PRESTO_TIMEOUT_S", "120")
 
@@ -186,7 +205,7 @@ SPARK_UI_PORT = 4040
 # API_HOST is where the API's server binds; clients on this host reach a wildcard bind on loopback.
 API_HOST = _env("API_HOST", "127.0.0.1")
 API_PORT = _port("API_PORT", "5000")
-API_URL = _env("API_URL", f"http://{'127.0.0.1' if API_HOST in ('0.0.0.0', '::') else API_HOST}:{API_PORT}")
+API_URL = _env("API_URL", f"http://{reachable(API_HOST)}:{API_PORT}")
 # Two worker processes per core: a request holds its worker's GIL for about half a
 # millisecond, and with one worker per core requests queue for a GIL while the core could
 # run another worker (here, c=32 with keep-alive: 3,100 -> 5,400 req/s; POST /events:
@@ -201,6 +220,37 @@ API_ACCESS_LOG = _env("API_ACCESS_LOG", "1") != "0"
 # the dead broker's fencing and a new leader: 3.3-4.5 s on this 2-core machine, too close
 # to the 4.5 s librdkafka gets out of 5 s (one to three 503s in two CI runs).
 KAFKA_ACK_TIMEOUT_S = _typed(float, "KAFKA_ACK_TIMEOUT_S", _by_profile("5", "8"))
+# The API's Prometheus metrics (game_events/api/metrics.py): on unless API_METRICS=0.
+API_METRICS = _env("API_METRICS", "1") != "0"
+# 0: GET /metrics on the API's own port. Another port: the metrics there alone (on
+# API_METRICS_HOST), and /metrics on the API's port is a 404, for an API that faces the public.
+API_METRICS_PORT = _typed(int, "API_METRICS_PORT", "0")
+if API_METRICS_PORT:
+    PORT_VARS[API_METRICS_PORT] = "API_METRICS_PORT"
+API_METRICS_HOST = _env("API_METRICS_HOST", API_HOST)
+# The workers' metric files (prometheus_client's multiprocess mode), emptied when the API starts.
+API_METRICS_DIR = Path(_env("API_METRICS_DIR", str(RUN / "api-metrics")))
+
+# --- Prometheus (the `all` group: stack/templates/prometheus) ---------------------------
+PROMETHEUS_PORT = _port("PROMETHEUS_PORT", "9090")
+PROMETHEUS_URL = f"http://{reachable(BIND_HOST)}:{PROMETHEUS_PORT}"
+PROMETHEUS_DATA = DATA / "prometheus"
+# How often it scrapes and evaluates the alert rules: an alert whose window is 60 s fires
+# within 60 s + a scrape + an evaluation, under 90 s.
+PROMETHEUS_INTERVAL = _env("PROMETHEUS_INTERVAL", "10s")
+PROMETHEUS_RETENTION = "2d"
+# Debian's package ships Prometheus' console libraries (prom.lib, menu.lib) as examples
+# only; /etc/prometheus/console_libraries holds a README.
+PROMETHEUS_CONSOLE_LIBRARIES = Path("/usr/share/doc/prometheus/examples/console_libraries")
+# The streaming job's own metrics (game_events/stream/metrics.py), served by its driver on
+# BIND_HOST, Prometheus reaching it at SPARK_DRIVER_HOST; 0 turns them off.
+STREAM_METRICS_PORT = _typed(int, "STREAM_METRICS_PORT", "9108")
+if STREAM_METRICS_PORT:
+    PORT_VARS[STREAM_METRICS_PORT] = "STREAM_METRICS_PORT"
+# The stream's lag behind the topic, served by a process of its own (the lag-exporter
+# service: game_events/stream/lag_exporter.py), so it is there while the stream is down.
+LAG_EXPORTER_PORT = _port("LAG_EXPORTER_PORT", "9109")
+LAG_EXPORTER_HOST = _env("LAG_EXPORTER_HOST", reachable(BIND_HOST))  # where Prometheus reaches it
 
 # --- the pipeline's topic, tables and paths --------------------------------------------
 TOPIC = _env("EVENTS_TOPIC", "events")

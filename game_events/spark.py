@@ -56,6 +56,15 @@ def spark_conf() -> dict[str, str]:
         "spark.driver.bindAddress": settings.BIND_HOST,
         "spark.driver.host": settings.SPARK_DRIVER_HOST,
         "spark.ui.showConsoleProgress": "false",
+        # Prometheus' text format on every web UI (the driver's, and the cluster's master
+        # and workers', which read this file too), for the stack's Prometheus; Spark serves
+        # it only when asked (its default sink is /metrics/json). The sink must be named
+        # prometheusServlet. A fixed namespace keeps the app id out of the metric names.
+        "spark.metrics.namespace": "game_events",
+        "spark.metrics.conf.*.sink.prometheusServlet.class": "org.apache.spark.metrics.sink.PrometheusServlet",
+        "spark.metrics.conf.*.sink.prometheusServlet.path": "/metrics/prometheus",
+        "spark.metrics.conf.master.sink.prometheusServlet.path": "/metrics/master/prometheus",
+        "spark.metrics.conf.applications.sink.prometheusServlet.path": "/metrics/applications/prometheus",
         "spark.sql.shuffle.partitions": "2",
         # HotSpot never compiles a method over 8,000 bytes of bytecode; the stream's rules
         # make such a whole-stage method, which then runs interpreted (half the parse speed).

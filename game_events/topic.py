@@ -43,14 +43,30 @@ def partitions(topic: str = settings.TOPIC, timeout_s: float = TIMEOUT_S) -> dic
     return {p: (m.leader, sorted(m.isrs)) for p, m in meta.partitions.items()}
 
 
-def create(topic: str = settings.TOPIC, partitions: int = 1, replication: int = settings.TOPIC_REPLICATION) -> bool:
+def assignment(brokers: list[int], partitions: int, replication: int) -> list[list[int]]:
+    """Each partition's replicas, the first its preferred leader: rotated over the brokers so
+    every broker is preferred for an equal share of the partitions."""
+    if replication > len(brokers):
+        raise ValueError(f"replication factor {replication} is more than the {len(brokers)} brokers {brokers}")
+    return [[brokers[(p + i) % len(brokers)] for i in range(replication)] for p in range(partitions)]
+
+
+def create(topic: str = settings.TOPIC, partitions: int = 1, replication: int = settings.TOPIC_REPLICATION,
+           brokers: list[int] | None = None) -> bool:
     """Creates the topic; False if it existed already (so calling it again is harmless).
-    Returns only once every partition has a leader, so a producer started next finds it."""
+    Returns only once every partition has a leader, so a producer started next finds it.
+
+    Given the brokers, it places the replicas itself: Kafka's own placement never makes a
+    fenced broker a preferred leader, so a broker still catching up at creation would lead
+    nothing until a reassignment (a CI run's cluster got broker 3 preferred for all six)."""
     from confluent_kafka import KafkaError, KafkaException
     from confluent_kafka.admin import AdminClient, NewTopic
 
     admin = AdminClient(_config())
-    new = NewTopic(topic, partitions, replication, config={"min.insync.replicas": str(settings.KAFKA_MIN_ISR)})
+    config = {"min.insync.replicas": str(settings.KAFKA_MIN_ISR)}
+    # librdkafka takes a replica assignment only with the partition count and no replication factor.
+    new = (NewTopic(topic, partitions, -1, replica_assignment=assignment(brokers, partitions, replication),
+                    config=config) if brokers else NewTopic(topic, partitions, replication, config=config))
     future = admin.create_topics([new], operation_timeout=TIMEOUT_S,
                                  request_timeout=TIMEOUT_S)[topic]
     try:
@@ -104,15 +120,15 @@ def produce(topic: str, values: list[bytes | None], key: bytes | None = None, ti
     return offsets
 
 
-def end_offsets(topic: str = settings.TOPIC) -> dict[int, int]:
+def end_offsets(topic: str = settings.TOPIC, timeout_s: float = TIMEOUT_S) -> dict[int, int]:
     """{partition: the offset the next record will get}; {} for a topic with no partitions."""
     from confluent_kafka import TopicPartition
 
     consumer = _consumer()
     try:
-        meta = consumer.list_topics(topic, timeout=TIMEOUT_S).topics.get(topic)
+        meta = consumer.list_topics(topic, timeout=timeout_s).topics.get(topic)
         parts = sorted(meta.partitions) if meta and meta.error is None else []
-        return {p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=TIMEOUT_S)[1] for p in parts}
+        return {p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=timeout_s)[1] for p in parts}
     finally:
         consumer.close()
 

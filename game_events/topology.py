@@ -13,6 +13,7 @@ class KafkaNode:
     node_id: int
     port: int
     controller_port: int
+    jmx_port: int  # the JMX exporter agent's /metrics
 
 
 @dataclass(frozen=True)
@@ -22,6 +23,7 @@ class DataNode:
     port: int  # block transfer: the NameNode lists the node by it
     http_port: int
     ipc_port: int
+    jmx_port: int  # the JMX exporter agent's /metrics
 
 
 @dataclass(frozen=True)
@@ -30,6 +32,7 @@ class PrestoNode:
     node_id: str
     port: int  # HTTP
     coordinator: bool
+    jmx_port: int  # the JMX exporter agent's /metrics
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,8 @@
     logs [SERVICE]             path of a service's log file (default: the first service)
 
 Groups: infra (the engines), kafka, hdfs, cloudera, spark, presto, app (api stream),
-pipeline (infra + app: the topic, the tables, the API and the stream), all.
+pipeline (infra + app: the topic, the tables, the API and the stream), monitoring
+(prometheus), all (pipeline + monitoring).
 
 STACK_PROFILE=cluster (make ... PROFILE=cluster) runs the cluster profile: three Kafka
 nodes, two DataNodes, Spark standalone with two workers and a Presto worker. Without it,
@@ -28,7 +29,7 @@ import time
 from game_events import settings
 from stack import StackError, processes, profile, status
 from stack.render import render, shell
-from stack.services import SERVICES, expand, one
+from stack.services import SERVICES, expand, needs, one
 
 
 def up(args: list[str]) -> int:
@@ -42,8 +43,7 @@ def up(args: list[str]) -> int:
         profile.ACTIVE_FILE.parent.mkdir(parents=True, exist_ok=True)
         profile.ACTIVE_FILE.write_text(settings.PROFILE)
     t0 = time.monotonic()
-    for svc in services:
-        processes.start(svc)
+    processes.start_all(services, needs(services))
     # A quorum member that `up` waited for only until it started is healthy by now.
     for svc in services:
         if svc.start_ready:

@@ -6,7 +6,10 @@ returns a line worth printing when it did something, and None when there was not
 """
 from __future__ import annotations
 
+import base64
 import subprocess
+import threading
+import uuid
 from pathlib import Path
 
 from game_events import settings
@@ -45,6 +48,15 @@ def classpath(*parts: Path | str) -> str:
     return ":".join(str(p) for p in parts)
 
 
+def jmx_agent(port: int) -> str:
+    """The JVM option that loads the Prometheus JMX exporter's agent: the JVM's own metrics
+    and the MBeans that stack/templates/jmx-exporter/config.yml picks, at /metrics on
+    BIND_HOST:port. Only the engine's long-running JVM gets it, not a one-off tool (a
+    storage format) that would take the same port."""
+    need_install(settings.JMX_AGENT)
+    return f"-javaagent:{settings.JMX_AGENT}={settings.BIND_HOST}:{port}:{CONF / 'jmx-exporter' / 'config.yml'}"
+
+
 def output(argv: list) -> str:
     """Runs a first-run step's command; a failure reaches the user with its stderr."""
     return subprocess.run([str(a) for a in argv], check=True, capture_output=True, cwd=ROOT).stdout.decode()
@@ -52,14 +64,27 @@ def output(argv: list) -> str:
 
 # --- kafka -----------------------------------------------------------------------------
 
-def _kafka_java(*main: str, heap: tuple[str, ...] = ()) -> list[str]:
+def _kafka_java(*main: str, jvm: tuple[str, ...] = ()) -> list[str]:
     need_install(settings.JARS["kafka"])
-    return [java(), *heap, f"-Dlog4j2.configurationFile={CONF / 'kafka' / 'log4j2.properties'}",
+    return [java(), *jvm, f"-Dlog4j2.configurationFile={CONF / 'kafka' / 'log4j2.properties'}",
             "-cp", f"{settings.JARS['kafka']}/*", *main]
 
 
-def kafka(node: str) -> list[str]:
-    return _kafka_java("kafka.Kafka", str(CONF / node / "server.properties"), heap=("-Xms256m", "-Xmx512m"))
+def kafka(node: str, jmx_port: int) -> list[str]:
+    return _kafka_java("kafka.Kafka", str(CONF / node / "server.properties"),
+                       jvm=("-Xms256m", "-Xmx512m", jmx_agent(jmx_port)))
+
+
+_CLUSTER_ID_LOCK = threading.Lock()
+
+
+def kafka_uuid() -> str:
+    """What `kafka-storage random-uuid` prints, without a JVM: a random UUID in URL-safe
+    base64, unpadded, never starting with '-' (Kafka's Uuid.randomUuid rule, so that no
+    command line takes it for an option)."""
+    while (u := base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()).startswith("-"):
+        pass
+    return u
 
 
 def format_kafka(node: str) -> str | None:
@@ -69,10 +94,10 @@ def format_kafka(node: str) -> str | None:
     if (settings.DATA / node / "meta.properties").exists():
         return None
     id_file = settings.DATA / "kafka-cluster-id"
-    if not id_file.exists():
-        id_file.parent.mkdir(parents=True, exist_ok=True)
-        # The last line: Kafka's log4j may print an INFO line on stdout before the id.
-        id_file.write_text(output(_kafka_java("kafka.tools.StorageTool", "random-uuid")).split()[-1])
+    with _CLUSTER_ID_LOCK:  # the nodes are formatted side by side, with one id
+        if not id_file.exists():
+            id_file.parent.mkdir(parents=True, exist_ok=True)
+            id_file.write_text(kafka_uuid())
     cluster_id = id_file.read_text()
     quorum = [] if settings.CLUSTER else ["--standalone"]
     output(_kafka_java("kafka.tools.StorageTool", "format", *quorum, "-t", cluster_id,
@@ -82,15 +107,15 @@ def format_kafka(node: str) -> str | None:
 
 # --- hdfs ------------------------------------------------------------------------------
 
-def _hadoop_java(main: str, heap: str) -> list[str]:
+def _hadoop_java(main: str, heap: str, *jvm: str) -> list[str]:
     need_install(settings.JARS["hadoop"])
-    return [java(), f"-Xmx{heap}", f"-Dlog4j.configuration=file:{CONF / 'hadoop' / 'log4j.properties'}",
+    return [java(), f"-Xmx{heap}", *jvm, f"-Dlog4j.configuration=file:{CONF / 'hadoop' / 'log4j.properties'}",
             "--add-opens=java.base/java.lang=ALL-UNNAMED",
             "-cp", classpath(CONF / "hadoop", f"{settings.JARS['hadoop']}/*"), main]
 
 
 def namenode() -> list[str]:
-    return _hadoop_java(NAMENODE_MAIN, "512m")
+    return _hadoop_java(NAMENODE_MAIN, "512m", jmx_agent(settings.NAMENODE_JMX_PORT))
 
 
 def format_namenode() -> str | None:
@@ -100,10 +125,10 @@ def format_namenode() -> str | None:
     return "formatted"
 
 
-def datanode(folder: str, xfer: int, http: int, ipc: int) -> list[str]:
+def datanode(folder: str, xfer: int, http: int, ipc: int, jmx: int) -> list[str]:
     # DataNodes on one host differ only in their folder and ports.
     host = settings.BIND_HOST
-    return _hadoop_java(DATANODE_MAIN, "256m") + [
+    return _hadoop_java(DATANODE_MAIN, "256m", jmx_agent(jmx)) + [
         "-D", f"dfs.datanode.data.dir={settings.DATA / 'hdfs' / folder}", "-D", f"dfs.datanode.address={host}:{xfer}",
         "-D", f"dfs.datanode.http.address={host}:{http}", "-D", f"dfs.datanode.ipc.address={host}:{ipc}"]
 
@@ -121,7 +146,7 @@ def compile_metastore_launcher() -> str | None:
 
 
 def metastore() -> list[str]:
-    return [java(), "-Xmx512m",
+    return [java(), "-Xmx512m", jmx_agent(settings.METASTORE_JMX_PORT),
             # Without this selector the Hive jars' log4j2 asks for the LMAX disruptor.
             "-Dlog4j2.contextSelector=org.apache.logging.log4j.core.selector.ClassLoaderContextSelector",
             f"-Dlog4j2.configurationFile={CONF / 'hive' / 'log4j2.properties'}",
@@ -132,12 +157,14 @@ def metastore() -> list[str]:
 
 # --- presto ----------------------------------------------------------------------------
 
-def presto(node: str) -> list[str]:
+def presto(node: str, jmx_port: int) -> list[str]:
     home = settings.PRESTO_HOME
     need_install(home / ".complete")
     jvm = [ln.strip() for ln in (CONF / "presto" / "jvm.config").read_text().splitlines()
            if ln.strip() and not ln.startswith("#")]
-    return [java(), "-cp", f"{home}/lib/*", *jvm, f"-Dconfig={CONF / node / 'config.properties'}",
+    # The agent here, not in jvm.config: the coordinator and a worker share that file, and
+    # each serves its metrics on a port of its own.
+    return [java(), "-cp", f"{home}/lib/*", *jvm, jmx_agent(jmx_port), f"-Dconfig={CONF / node / 'config.properties'}",
             f"-Dlog.levels-file={CONF / 'presto' / 'log.properties'}", "com.facebook.presto.server.PrestoServer"]
 
 
@@ -163,16 +190,21 @@ def spark_worker(name: str, port: int, ui_port: int) -> list[str]:
 
 # --- the pipeline's own services -------------------------------------------------------
 
-def api() -> list[str]:
+def _venv_module(module: str) -> list[str]:
     python = settings.VENV / "bin" / "python"
     need_install(python)
-    return [str(python), "-m", "game_events.api.serve"]
+    return [str(python), "-m", module]
+
+
+def api() -> list[str]:
+    return _venv_module("game_events.api.serve")
 
 
 def create_topic() -> str | None:
     from game_events import topic
 
-    created = topic.create(settings.TOPIC, settings.TOPIC_PARTITIONS, settings.TOPIC_REPLICATION)  # idempotent
+    created = topic.create(settings.TOPIC, settings.TOPIC_PARTITIONS, settings.TOPIC_REPLICATION,  # idempotent
+                           brokers=[n.node_id for n in settings.KAFKA_NODES])
     return f"topic {settings.TOPIC} created" if created else None
 
 
@@ -188,3 +220,25 @@ def register_tables() -> str | None:
         return None
     out = output([ROOT / "bin" / "spark-submit", ROOT / "write_hive_table.py"])
     return "registered " + "; ".join(ln for ln in out.splitlines() if ln.startswith("table "))
+
+
+# --- monitoring ------------------------------------------------------------------------
+
+PROMETHEUS = Path("/usr/bin/prometheus")  # Debian's package
+
+
+def lag_exporter() -> list[str]:
+    return _venv_module("game_events.stream.lag_exporter")
+
+
+def prometheus() -> list[str]:
+    if not PROMETHEUS.exists():
+        raise StackError(f"{PROMETHEUS} is missing; install it with: sudo apt-get install -y prometheus")
+    need_install(settings.PROMETHEUS_CONSOLE_LIBRARIES)
+    conf = CONF / "prometheus"
+    return [str(PROMETHEUS), f"--config.file={conf / 'prometheus.yml'}",
+            f"--storage.tsdb.path={settings.PROMETHEUS_DATA}",
+            f"--storage.tsdb.retention.time={settings.PROMETHEUS_RETENTION}",
+            f"--web.listen-address={settings.BIND_HOST}:{settings.PROMETHEUS_PORT}",
+            f"--web.console.templates={conf / 'consoles'}",
+            f"--web.console.libraries={settings.PROMETHEUS_CONSOLE_LIBRARIES}"]

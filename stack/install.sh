@@ -14,7 +14,11 @@ start=$SECONDS
 step() { printf '==> [%4ss] %s\n' "$((SECONDS - start))" "$*"; }
 die() { echo "error: $*" >&2; exit 1; }
 
-APT_PACKAGES="openjdk-17-jdk-headless maven kcat apache2-utils python3 python3-venv curl ca-certificates"
+APT_PACKAGES="openjdk-17-jdk-headless maven kcat apache2-utils python3 python3-venv curl ca-certificates prometheus"
+# The dashboard's test drives a headless Chromium; the compose image runs no tests
+# (the Dockerfile sets INSTALL_BROWSER=0).
+INSTALL_BROWSER=${INSTALL_BROWSER:-1}
+[ "$INSTALL_BROWSER" = 0 ] || APT_PACKAGES="$APT_PACKAGES chromium"
 
 step "checking system tools"
 missing=()
@@ -27,11 +31,18 @@ python3 -m venv --help >/dev/null 2>&1 || missing+=(python3-venv)
 command -v curl >/dev/null || missing+=(curl)
 [ -f /etc/ssl/certs/ca-certificates.crt ] || missing+=(ca-certificates)
 command -v ab >/dev/null || missing+=(apache2-utils)
+command -v prometheus >/dev/null || missing+=(prometheus)
+[ "$INSTALL_BROWSER" = 0 ] || command -v chromium >/dev/null || missing+=(chromium)
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     step "apt-get install ${missing[*]}"
     apt-get update -qq
+    # The stack runs its own Prometheus on PROMETHEUS_PORT: the package's system service
+    # must not start (policy-rc.d, for the install) nor come back at boot on 9090.
+    guard=/usr/sbin/policy-rc.d
+    [ -e "$guard" ] || { printf '#!/bin/sh\nexit 101\n' > "$guard"; chmod +x "$guard"; trap 'rm -f "$guard"' EXIT; }
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    if [ -d /run/systemd/system ]; then systemctl disable --now prometheus.service >/dev/null 2>&1 || true; fi
   else
     die "missing ${missing[*]}; install them with: sudo apt-get install -y $APT_PACKAGES"
   fi
@@ -47,7 +58,8 @@ pip_quiet=-q; [ -t 1 ] && pip_quiet=
 "$venv/bin/pip" install $pip_quiet -e "$root[test,report,bench]" "pyspark==$SPARK_VERSION"
 
 mvn_props=(-Dscala.binary="$SCALA_BINARY" -Dkafka.version="$KAFKA_VERSION" -Dhadoop.version="$HADOOP_VERSION"
-           -Dspark.version="$SPARK_VERSION" -Dlog4j.version="$LOG4J_VERSION" -Dasm.version="$ASM_VERSION")
+           -Dspark.version="$SPARK_VERSION" -Dlog4j.version="$LOG4J_VERSION" -Dasm.version="$ASM_VERSION"
+           -Djmx.exporter.version="$JMX_EXPORTER_VERSION")
 # Maven prints a progress bar for each download when it is not in batch mode.
 mvn_flags=(-f "$here/pom.xml" --no-transfer-progress -B)
 [ -t 1 ] && mvn_flags=(-f "$here/pom.xml")
@@ -65,6 +77,7 @@ jars kafka "$KAFKA_VERSION"
 jars hadoop "$HADOOP_VERSION"
 jars spark-kafka "$SPARK_VERSION"
 jars presto-asm "$ASM_VERSION"
+jars jmx-exporter "$JMX_EXPORTER_VERSION"
 
 # The stream's Java (its parser of the API's form, its deduplication), compiled against the
 # pinned Spark (stack/pom.xml says why it is named for that version); rebuilt when any of its

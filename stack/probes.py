@@ -126,3 +126,16 @@ def api() -> bool:
 
 def stream() -> bool:
     return STREAM_READY.exists()
+
+
+def prometheus() -> bool:
+    # 200 once the TSDB is open and the config (targets, rules) loaded; 503 before.
+    with urllib.request.urlopen(f"{settings.PROMETHEUS_URL}/-/ready", timeout=5) as resp:
+        return resp.status == 200
+
+
+def lag_exporter() -> bool:
+    # Its /metrics answers; the lag in it may be missing while Kafka or HDFS is down.
+    url = f"http://{settings.reachable(settings.BIND_HOST)}:{settings.LAG_EXPORTER_PORT}/metrics"
+    with urllib.request.urlopen(url, timeout=10) as resp:
+        return resp.status == 200

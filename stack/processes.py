@@ -11,6 +11,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Callable, Iterator
@@ -29,7 +30,9 @@ def logfile(svc: Service) -> Path:
 
 
 def say(svc: Service, what: str) -> None:
-    print(f"  {svc.name:<14} {what}", flush=True)
+    # One write per line: services starting side by side print from their own threads.
+    sys.stdout.write(f"  {svc.name:<14} {what}\n")
+    sys.stdout.flush()
 
 
 def running_pid(svc: Service) -> int | None:
@@ -112,29 +115,36 @@ def prepare(svc: Service) -> list[str]:
     return argv
 
 
+class Abandoned(StackError):
+    """A start given up because another service of the same `up` failed."""
+
+
 def wait_ready(svc: Service, exited: Callable[[], bool], log: Path | None = None,
-               ready: Callable[[], bool] | None = None) -> float:
+               ready: Callable[[], bool] | None = None, abandon: threading.Event | None = None) -> float:
     """Seconds until the service answered its probe (or `ready`); raises if it died or
-    took too long."""
+    took too long, or when `abandon` is set."""
     see = f"; see its log: {log}" if log else ""
     t0 = time.monotonic()
     while (why := probe(svc, ready)) is not None:
         if exited():
             raise StackError(f"{svc.name} exited during start-up{see}")
+        if abandon is not None and abandon.is_set():
+            raise Abandoned(f"{svc.name}: start abandoned")
         if time.monotonic() - t0 > svc.timeout:
             raise StackError(f"{svc.name} was not ready within {svc.timeout}s ({why}){see}")
         time.sleep(0.5)
     return time.monotonic() - t0
 
 
-def start(svc: Service) -> None:
+def start(svc: Service, abandon: threading.Event | None = None) -> None:
     """Starts the service in the background unless it runs, and waits until it is ready."""
     pid, proc = running_pid(svc), None
     if pid is None:
-        if svc.owns_port and not port_free(svc.port):
-            var = settings.PORT_VARS[svc.port]
-            raise StackError(f"port {svc.port} ({var}) for {svc.name} is already in use by another "
-                             f"process; stop it or set {var} to a free port")
+        for port in ([svc.port] if svc.owns_port else []) + ([svc.agent_port] if svc.agent_port else []):
+            if not port_free(port):
+                var = settings.PORT_VARS[port]
+                raise StackError(f"port {port} ({var}) for {svc.name} is already in use by another "
+                                 f"process; stop it or set {var} to a free port")
         argv = prepare(svc)
         with open(logfile(svc), "ab") as log:
             log.write(f"\n--- {time.strftime('%Y-%m-%d %H:%M:%S')} starting {svc.name}\n".encode())
@@ -148,11 +158,44 @@ def start(svc: Service) -> None:
     # process's environment, which running_pid() would take for a stale pid.
     exited = (lambda: proc.poll() is not None) if proc else (lambda: running_pid(svc) is None)
     if svc.start_ready:
-        took = wait_ready(svc, exited, logfile(svc), svc.start_ready)
+        took = wait_ready(svc, exited, logfile(svc), svc.start_ready, abandon)
         say(svc, f"{'up' if proc else 'running'} (pid {pid}, {took:.1f}s); ready once the services after it run")
     else:
-        took = wait_ready(svc, exited, logfile(svc))
+        took = wait_ready(svc, exited, logfile(svc), abandon=abandon)
         say(svc, f"healthy (pid {pid}, {took:.1f}s)")
+
+
+def start_all(services: list[Service], needs: dict[str, list[str]]) -> None:
+    """Starts the services side by side, each once the ones it `needs` (names among
+    `services`) are ready, so that start-up takes as long as the longest chain of needs
+    rather than the sum of every start. The first failure stops the rest waiting and is
+    raised; the services already started keep running, as a serial start would leave them."""
+    ready = {svc.name: threading.Event() for svc in services}
+    failed = threading.Event()
+    errors: list[BaseException] = []
+
+    def run(svc: Service) -> None:
+        try:
+            for name in needs[svc.name]:
+                while not ready[name].wait(0.2):
+                    if failed.is_set():
+                        return
+            if not failed.is_set():
+                start(svc, failed)
+                ready[svc.name].set()
+        except BaseException as e:  # reported by the caller's thread, below
+            errors.append(e)
+            failed.set()
+
+    threads = [threading.Thread(target=run, args=(svc,), name=svc.name, daemon=True) for svc in services]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    # The first error is the cause; the others are starts it abandoned.
+    real = [e for e in errors if not isinstance(e, Abandoned)]
+    if real or errors:
+        raise (real or errors)[0]
 
 
 def stop(svc: Service, timeout: float = 30) -> None:

@@ -8,7 +8,7 @@ import urllib.error
 from game_events import settings
 from stack import probes
 from stack.processes import probe, rss_mib, running_pid
-from stack.services import APP, BY_NAME, STREAM_PROGRESS, expand
+from stack.services import BY_NAME, OPTIONAL, STREAM_PROGRESS, expand
 
 ROW = "{:<14} {:>7} {:>6}  {:<9} {:>7}"
 
@@ -20,7 +20,7 @@ def show(names: list[str]) -> int:
         pid = running_pid(svc)
         if pid is None:
             health, mem = "down", "-"
-            all_ok &= svc.name in APP
+            all_ok &= svc.name in OPTIONAL
         else:
             health = "healthy" if probe(svc) is None else "unhealthy"
             all_ok &= health == "healthy"
@@ -39,19 +39,6 @@ def show(names: list[str]) -> int:
     return 0 if all_ok else 1
 
 
-def stream_lag() -> dict[int, dict[str, int]]:
-    """Per partition: the topic's end offset, the offset up to which the stream has
-    committed batches (read from its checkpoint in HDFS, so this works while the job is
-    down), and the difference."""
-    from game_events import topic
-    from game_events.storage import checkpoint
-
-    committed = checkpoint.committed_offsets(settings.CHECKPOINT_PATH)
-    ends = topic.end_offsets(settings.TOPIC)
-    return {part: {"end": end, "committed": committed.get(part, 0), "lag": end - committed.get(part, 0)}
-            for part, end in sorted(ends.items())}
-
-
 def api_health() -> dict | None:
     try:
         return probes.http_json(f"{settings.API_URL}/health")
@@ -63,6 +50,8 @@ def api_health() -> dict | None:
 
 def counters() -> list[str]:
     """Lines for `status`: each counter, or why it cannot be read."""
+    from game_events.stream.lag import stream_lag  # game_events.stream imports pyspark: only here
+
     lines = []
     if h := api_health():
         c = h["counters"]
@@ -83,4 +72,19 @@ def counters() -> list[str]:
                          f"committed {o['committed']}, {o['lag']} records behind")
     except Exception as e:  # Kafka or HDFS down: say so, the table above shows which
         lines.append(f"lag     unknown ({type(e).__name__}: {str(e)[:120]})")
+    lines.append(monitoring())
     return lines
+
+
+def monitoring() -> str:
+    """Where to watch it: Prometheus, its dashboard and the alerts firing, when it runs."""
+    if not running_pid(BY_NAME["prometheus"]):
+        return "monitor not running (make up SERVICES=all starts Prometheus)"
+    base = settings.PROMETHEUS_URL
+    try:
+        alerts = probes.http_json(f"{base}/api/v1/alerts", timeout=3)["data"]["alerts"]
+        firing = sorted({a["labels"]["alertname"] for a in alerts if a["state"] == "firing"})
+        state = f"{len(firing)} alerts firing" + (f": {', '.join(firing)}" if firing else "")
+    except (OSError, ValueError, KeyError) as e:
+        state = f"alerts unknown ({type(e).__name__})"
+    return f"monitor Prometheus {base}, dashboard {base}/consoles/game_events.html; {state}"

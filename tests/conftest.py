@@ -27,7 +27,7 @@ LAYERS = {
     "cluster": ("cluster", "slow"),
 }
 UNIT_TIMEOUT_S = 120  # a local Spark session starts in well under a minute
-SERVICE_FIXTURES = {"infra", "pipeline"}
+SERVICE_FIXTURES = {"infra", "pipeline", "monitoring"}
 
 
 def pytest_configure(config):
@@ -71,6 +71,17 @@ def infra():
 def pipeline():
     """The whole pipeline: the engines, the topic, the tables, the API and the stream."""
     launcher("up", "pipeline")
+
+
+@pytest.fixture(scope="module")
+def monitoring(pipeline):
+    """Prometheus and the lag exporter beside the pipeline, scraping every 2 s, for one
+    module: their scrapes (the lag exporter's read Kafka and HDFS) stop after it."""
+    from tests.support import prometheus
+
+    prometheus.start()
+    yield
+    launcher("down", "prometheus", "lag-exporter")
 
 
 @pytest.fixture()

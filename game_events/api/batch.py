@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 
-from flask import Flask, current_app, jsonify, request
+from flask import Flask, current_app, g, jsonify, request
 
 from game_events import catalogue, settings
 from game_events.api.decoding import BadRequest, event_id, header_values, text, validate
 from game_events.api.event_log import EventLog, KafkaUnavailable
+from game_events.api.metrics import ACCEPTED, REJECTED, UNAVAILABLE, count_events
 
 BATCH_ROUTE = "/events"
 MAX_BATCH_EVENTS = 1000
@@ -98,20 +99,22 @@ def send_all(log: EventLog, topic: str, events: list[dict]) -> list[int]:
 
 def post_events():
     headers = header_values()
-    events = [batch_event(i, item, headers) for i, item in enumerate(batch_items())]
-    log = current_app.extensions["event_log"]
-    stored = send_all(log, settings.TOPIC, events)
-    log.count("accepted", len(stored))
+    items = g.batch_items = batch_items()  # the refused events' types, if one is bad
+    events = [batch_event(i, item, headers) for i, item in enumerate(items)]
+    stored = send_all(current_app.extensions["event_log"], settings.TOPIC, events)
+    types = [e["event_type"] for e in events]
+    count_events(ACCEPTED, types if len(stored) == len(events) else [types[i] for i in stored])
     # Every event's id, in the request's order: a retry sends the same ids again.
     ids = [e[catalogue.EVENT_ID.name] for e in events]
     if len(stored) == len(events):
         return jsonify(stored=len(stored), ids=ids)
-    log.count("unavailable")
+    retry = sorted(set(range(len(events))) - set(stored))
+    count_events(UNAVAILABLE, [types[i] for i in retry])
     # Indices in `retry` were not confirmed: Kafka may still hold some of them, so resending
     # them is at least once, as for a single GET that got a 503.
     resp = jsonify(error=f"the event log (Kafka) confirmed {len(stored)} of {len(events)} events; "
                          "send the events at the indices in `retry` again",
-                   stored=stored, retry=sorted(set(range(len(events))) - set(stored)), ids=ids)
+                   stored=stored, retry=retry, ids=ids)
     resp.status_code = 503
     resp.headers["Retry-After"] = "5"
     return resp
@@ -122,6 +125,6 @@ def add_batch_route(app: Flask) -> None:
 
     @app.errorhandler(BatchBadRequest)
     def batch_bad_request(e: BatchBadRequest):
-        app.extensions["event_log"].count("rejected")
+        count_events(REJECTED)
         body = {"error": e.message, "field": e.field, **({} if e.index is None else {"index": e.index})}
         return jsonify(body), e.status

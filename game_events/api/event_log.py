@@ -15,9 +15,11 @@ from confluent_kafka import KafkaError, KafkaException, Producer
 from flask import current_app
 
 from game_events import catalogue
+from game_events.api.metrics import OUTCOMES, NoMetrics
 
 LOG = logging.getLogger(__name__)  # under the app's logger, "game_events.api"
-COUNTERS = ("accepted", "rejected", "unavailable")
+# /health's counters: events by outcome, as /metrics counts them, kept even with API_METRICS=0.
+COUNTERS = OUTCOMES
 # After librdkafka reports every broker down, requests still wait this long before they get
 # their 503 at once: a broker that closed an idle connection is back within milliseconds.
 DOWN_GRACE_S = 1.0
@@ -64,8 +66,8 @@ class EventLog:
     the server builds the app before it forks (game_events/api/serve.py), and librdkafka's threads do not
     survive a fork, so the producer is keyed by the process id."""
 
-    def __init__(self, bootstrap: str, ack_timeout_s: float):
-        self.bootstrap, self.ack_timeout_s = bootstrap, ack_timeout_s
+    def __init__(self, bootstrap: str, ack_timeout_s: float, metrics: NoMetrics = NoMetrics()):
+        self.bootstrap, self.ack_timeout_s, self.metrics = bootstrap, ack_timeout_s, metrics
         self._pid, self._producer = None, None
         self._lock = threading.Lock()  # only ever taken in a worker
         self._up: bool | None = None  # None: not known yet in this process
@@ -137,6 +139,8 @@ class EventLog:
         producer.poll(0)
 
     def _on_stats(self, stats_json: str) -> None:
+        if (producer := self._producer) is not None:  # every statistics.interval.ms, on the poll thread
+            self.metrics.queue_length(len(producer))
         if any(b.get("state") == "UP" for b in json.loads(stats_json).get("brokers", {}).values()):
             self._up = True
 
@@ -165,7 +169,7 @@ class EventLog:
         producer = self.producer()
         if not self._accepting():
             raise KafkaUnavailable("every Kafka broker is down")
-        acks, sent = _Acks(), 0
+        acks, sent, start = _Acks(), 0, time.perf_counter()
         try:
             for value in values:
                 producer.produce(topic, value, on_delivery=partial(acks.report, sent))
@@ -174,6 +178,8 @@ class EventLog:
             LOG.warning("kafka refused event %d of %d: %s", sent, len(values), e)
         acks.handed_over(sent)
         stored = acks.wait(self.ack_timeout_s)
+        if sent:
+            self.metrics.ack_seconds(time.perf_counter() - start)
         if stored:
             self._up = True  # an acknowledgement is proof enough
         return stored

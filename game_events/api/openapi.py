@@ -11,6 +11,7 @@ import json
 from game_events import catalogue
 from game_events.api.batch import BATCH_ROUTE, MAX_BATCH_BYTES, MAX_BATCH_EVENTS
 from game_events.api.decoding import EVENT_ID_HEADER
+from game_events.api.metrics import ROUTE as METRICS_ROUTE
 
 ERROR = {"$ref": "#/components/schemas/Error"}
 RETRY_AFTER = {"Retry-After": {"schema": {"type": "integer"}}}
@@ -90,6 +91,13 @@ def spec() -> dict:
         "operationId": "health",
         "summary": "Kafka reachability and the API's counters",
         "responses": {"200": {"description": "Kafka is reachable"}, "503": {"description": "Kafka is unreachable"}},
+    }}
+    paths[METRICS_ROUTE] = {"get": {
+        "operationId": "metrics",
+        "summary": "The API's Prometheus metrics, in Prometheus' text format (404 when API_METRICS_PORT "
+                   "serves them on a port of their own, or API_METRICS=0)",
+        "responses": {"200": {"description": "The metrics", "content": {"text/plain": {"schema": {"type": "string"}}}},
+                      "404": err("Not served on this port")},
     }}
     return {
         "openapi": "3.0.3",

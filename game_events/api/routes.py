@@ -2,7 +2,7 @@
 request sizes and the error handlers: every error is JSON that names what was wrong."""
 from __future__ import annotations
 
-from flask import Flask, Response, current_app, g, jsonify, request
+from flask import Flask, Response, g, jsonify, request
 from werkzeug.exceptions import BadHost, HTTPException, MethodNotAllowed
 
 from game_events import catalogue, settings
@@ -10,9 +10,12 @@ from game_events.api.batch import BATCH_ROUTE, MAX_BATCH_BYTES
 from game_events.api.decoding import (EVENT_ID_HEADER, MAX_BODY_BYTES, BadRequest, event_id, header_values,
                                       query_values, validate)
 from game_events.api.event_log import KafkaUnavailable, log_to_kafka
+from game_events.api.metrics import ACCEPTED, REJECTED, UNAVAILABLE, count_events
 
 
 def make_view(event: catalogue.Event):
+    types = (event.event_type,)
+
     def view():
         if request.method != "GET":  # Flask adds HEAD to GET routes; a HEAD must not log an event
             raise MethodNotAllowed(valid_methods=["GET"])
@@ -22,7 +25,7 @@ def make_view(event: catalogue.Event):
         values = validate(event, query_values())
         g.event_id = event_id(values.get(catalogue.EVENT_ID.name))
         log_to_kafka(settings.TOPIC, catalogue.record(g.event_id, headers, event.build(values)))
-        current_app.extensions["event_log"].count("accepted")
+        count_events(ACCEPTED, types)
         return Response(event.reply, mimetype="text/plain", headers={EVENT_ID_HEADER: g.event_id})
 
     view.__name__ = event.event_type
@@ -68,12 +71,12 @@ def add_routes(app: Flask) -> None:
 def add_error_handlers(app: Flask) -> None:
     @app.errorhandler(BadRequest)
     def bad_request(e: BadRequest):
-        app.extensions["event_log"].count("rejected")
+        count_events(REJECTED)
         return error(e.status, e.message, e.field)
 
     @app.errorhandler(KafkaUnavailable)
     def kafka_unavailable(e: KafkaUnavailable):
-        app.extensions["event_log"].count("unavailable")
+        count_events(UNAVAILABLE)
         app.logger.warning("kafka could not store the event: %s", e)
         return error(503, "the event log (Kafka) is unavailable; the event was not stored", None,
                      **{"Retry-After": "5"}, **({EVENT_ID_HEADER: g.event_id} if "event_id" in g else {}))
@@ -85,7 +88,7 @@ def add_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(BadHost)
     def bad_host(e: BadHost):
-        app.extensions["event_log"].count("rejected")
+        count_events(REJECTED)
         return error(400, "the Host header is not a valid host name", "Host")
 
     @app.errorhandler(HTTPException)

@@ -8,6 +8,8 @@
     dedup.py     deduplicate(): Kafka records -> the same with a verdict (land, dup, conflict)
     landing.py   land_batch(): one micro-batch as one parquet file per table, atomically
     progress.py  the job's counters and the files that tell the launcher about it
+    metrics.py   the job's Prometheus metrics (names: metrics_names.py), counted with progress' TOTALS
+    lag.py       the stream's lag behind the topic, from its checkpoint; lag_exporter.py serves it
     job.py       the streaming query, its restarts and its guard against a lost checkpoint
 """
 from game_events.stream.job import read_events, refuse_orphaned_output, run_with_restarts, start_query

@@ -10,7 +10,7 @@ from pyspark.sql import DataFrame
 
 from game_events import settings, spark
 from game_events.storage.hadoopfs import HadoopFs
-from game_events.stream import parsers
+from game_events.stream import metrics, parsers
 from game_events.stream.landing import land_batch, landed_files
 from game_events.stream.progress import TOTALS, mark_ready, write_progress
 
@@ -82,7 +82,7 @@ def run_with_restarts(start, max_failures: int = settings.STREAM_MAX_FAILURES) -
             if failures > max_failures:
                 raise
             pause = min(2 ** failures, 30)
-            TOTALS["restarts"] += 1
+            metrics.count_restart()
             write_progress(last_error=str(e).splitlines()[0][:300])
             log.error("streaming query failed (%s); restarting from the checkpoint in %ds (failure %d of %d "
                       "in a row)", str(e).splitlines()[0][:300], pause, failures, max_failures)
@@ -91,6 +91,7 @@ def run_with_restarts(start, max_failures: int = settings.STREAM_MAX_FAILURES) -
 
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    metrics.serve(settings.BIND_HOST, settings.STREAM_METRICS_PORT)  # once: restarts keep this process
     session = spark.session("write_event_stream")
     refuse_orphaned_output(session)
     parsers.active(session)  # chosen, and a fallback said, before the first batch

@@ -15,7 +15,7 @@ from game_events import catalogue, settings
 from game_events.storage.fs import FileSystem
 from game_events.storage.hadoopfs import HadoopFs
 from game_events.storage.parquet_footer import concat_parts, read_footer, rows_of
-from game_events.stream import parsers, rules
+from game_events.stream import metrics, parsers, rules
 from game_events.stream.progress import TOTALS, write_progress
 
 log = logging.getLogger("game_events.stream")
@@ -42,6 +42,17 @@ WRITER_OPTIONS = {
 }
 
 
+def batch_file(table_path: str, batch_id: int) -> str:
+    """Where a batch's rows land in a table."""
+    return f"{table_path}/batch-{batch_id:012d}.parquet"
+
+
+def quarantined_by_kind(session, path: str) -> dict[str, int]:
+    """{reason kind: records} of a landed file of hive_bad_events (metrics.REASON_KINDS)."""
+    rows = session.read.parquet(path).groupBy(metrics.reason_kind_column()).count().collect()
+    return {r["kind"]: r["count"] for r in rows}
+
+
 def landed_files(fs: FileSystem, table_path: str) -> list[str]:
     """The parquet files a table shows (Presto and Spark skip names starting with ".")."""
     if not fs.exists(table_path):
@@ -54,7 +65,7 @@ def commit(fs: FileSystem, frames: Iterator[DataFrame], table_path: str, batch_i
     rows landed (0 when the batch had none for this table), None when it had landed before
     a restart. Each frame is written before the next is asked for, so a later frame may
     depend on what an earlier write observed."""
-    target = f"{table_path}/batch-{batch_id:012d}.parquet"
+    target = batch_file(table_path, batch_id)
     if fs.exists(target):
         return None  # this batch committed before a crash and Spark is replaying it
     # Presto and Spark skip names that start with "." when they list the table.
@@ -104,14 +115,16 @@ def land_batch(records: DataFrame, batch_id: int) -> None:
     fs = HadoopFs(records.sparkSession)
     landed = commit(fs, events(), settings.EVENTS_PATH, batch_id)
     events_s = time.monotonic() - t0
-    bad = 0
+    bad, by_kind = 0, {}
     if landed is None or misses():
         bad = commit(fs, iter([others().where(F.col("reason").isNotNull()).select(*BAD_COLUMNS)]),
                      settings.BAD_EVENTS_PATH, batch_id) or 0
+        if bad:
+            # The one extra Spark job for the metrics, in batches with bad records alone: their
+            # kinds, from the file just landed rather than from Kafka again.
+            by_kind = quarantined_by_kind(records.sparkSession, batch_file(settings.BAD_EVENTS_PATH, batch_id))
     landed = landed or 0
-    TOTALS["batches"] += 1
-    TOTALS["landed"] += landed
-    TOTALS["quarantined"] += bad
+    metrics.count_batch(landed, by_kind, time.monotonic() - t0)
     log.info("batch %d: landed %d events, quarantined %d bad records, in %.1fs (%.1fs for the events; since "
              "start: %d landed, %d quarantined)", batch_id, landed, bad, time.monotonic() - t0, events_s,
              TOTALS["landed"], TOTALS["quarantined"])

@@ -26,7 +26,8 @@ SERVICES = ["kafka1", "kafka2", "kafka3", "namenode", "datanode1", "datanode2", 
 
 
 def test_the_idle_cluster_fits_in_10_gib(pipeline):
-    rss = {svc.name: round(rss_mib(pid_of(svc.name))) for svc in services.SERVICES}
+    # The pipeline's services: Prometheus and the lag exporter (the all group) are not in it.
+    rss = {name: round(rss_mib(pid_of(name))) for name in services.GROUPS["pipeline"]}
     record_figure("cluster profile: idle RSS per service, MiB", rss)
     record_figure("cluster profile: idle RSS in total, MiB", sum(rss.values()))
     assert list(rss) == SERVICES and all(rss.values()), rss
@@ -98,3 +99,23 @@ def test_presto_runs_the_splits_on_its_worker(pipeline):
 # The report's test of the single-node layer, on the cluster: the same seeded mix must give
 # the same answers, worked out without SQL.
 test_the_report_gives_the_single_nodes_answers = single_node_report_test
+
+
+# Every node of the cluster that serves metrics, by the service label its target carries.
+SCRAPED = {"kafka1", "kafka2", "kafka3", "namenode", "datanode1", "datanode2", "metastore", "presto", "presto-worker1",
+           "spark-master", "spark-worker1", "spark-worker2", "api", "stream", "lag-exporter", "prometheus"}
+
+
+def test_prometheus_scrapes_every_node_and_each_is_up(pipeline, monitoring):
+    from tests.support import prometheus
+
+    def all_up():
+        up = prometheus.query("up")
+        return up if {s["metric"]["service"] for s in up} == SCRAPED and all(s["value"][1] == "1" for s in up) else None
+    try:
+        up, _ = wait_for(all_up, 60, what="every target up")
+    except AssertionError as e:
+        targets = sorted((s["metric"]["service"], s["metric"]["job"], s["value"][1]) for s in prometheus.query("up"))
+        raise AssertionError(f"{e}; want every one of {sorted(SCRAPED)} up, got {targets}") from None
+    record_figure("cluster profile: Prometheus' targets, all up", sorted(
+        (s["metric"]["service"], s["metric"]["job"]) for s in up))

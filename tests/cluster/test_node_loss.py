@@ -109,9 +109,9 @@ def test_losing_a_datanode(pipeline, tag):
         kill("datanode2")
         wait_for(lambda: stale_datanodes() == 1, 30, interval=0.2, what="the NameNode to see it stale")
         noticed = time.monotonic() - t_kill
-        wait_for_commits(2, timeout=180)  # batches land with one DataNode
+        wait_for_commits(1, timeout=180)  # a batch lands with one DataNode
         launcher("up", "datanode2")
-        wait_for_commits(2, timeout=180)
+        wait_for_commits(1, timeout=180)
         load.wait_answered(100, after=time.monotonic())
     figures = audit(tag, load.sent, "cluster DataNode loss (datanode2)")
     failed = stream_progress()["restarts"] - restarts
@@ -142,10 +142,10 @@ def test_losing_a_spark_worker(pipeline, tag):
         kill("spark-worker1")  # its process group holds the executor too
         wait_for(lambda: master()["aliveworkers"] == 1, 30, interval=0.2, what="the master to drop the worker")
         dropped = time.monotonic() - t_kill
-        wait_for_commits(2, timeout=180)  # the tasks run again on the other worker
+        wait_for_commits(1, timeout=180)  # the tasks run again on the other worker
         launcher("up", "spark-worker1")
         wait_for(lambda: master()["coresused"] == 2, 60, what="the app to take the worker's core again")
-        wait_for_commits(2, timeout=180)
+        wait_for_commits(1, timeout=180)
         load.wait_answered(100, after=time.monotonic())
     figures = audit(tag, load.sent, "cluster Spark worker loss (spark-worker1)")
     batches = batch_seconds(log_offset)

@@ -8,6 +8,7 @@ import subprocess
 from collections import Counter
 
 import pytest
+import requests
 
 from tests.support.children import stop
 from tests.support.commands import ROOT
@@ -19,6 +20,8 @@ from tests.support.waits import wait_for
 pytestmark = pytest.mark.timeout(1800, func_only=True)
 PROJECT = "gecompose-test"
 APP = "/w205/game-events"
+# The local stack's Prometheus may hold 127.0.0.1:9090 while the tests run.
+PROMETHEUS_PUBLISH = "127.0.0.1:19090"
 
 
 def sh(*argv, env=None, timeout=900, check=True, input=None) -> subprocess.CompletedProcess:
@@ -35,7 +38,7 @@ def compose_env():
     docker_host = sh("bash", "compose/podman.sh").stdout.strip().splitlines()[-1]
     env = {**os.environ, "DOCKER_HOST": docker_host, "COMPOSE_PROJECT_NAME": PROJECT,
            # The local stack's API may hold 127.0.0.1:5000 while the tests run.
-           "API_PUBLISH": "127.0.0.1:15000"}
+           "API_PUBLISH": "127.0.0.1:15000", "PROMETHEUS_PUBLISH": PROMETHEUS_PUBLISH}
     sh("bash", "compose/build.sh", env=env, timeout=3600)
     ticker = subprocess.Popen(["bash", "compose/health-ticker.sh", PROJECT], cwd=ROOT, env=env,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
@@ -44,7 +47,9 @@ def compose_env():
         yield env
     finally:
         try:
-            sh("docker-compose", "down", "-v", "--remove-orphans", env=env, check=False, timeout=300)
+            # With the profile: a plain `down` leaves the monitoring profile's container.
+            sh("docker-compose", "--profile", "monitoring", "down", "-v", "--remove-orphans", env=env, check=False,
+               timeout=300)
         finally:
             stop(ticker, group=True)  # the ticker's loop and its sleep, even if `down` timed out
 
@@ -108,3 +113,31 @@ def test_seed_walkthrough_on_compose(compose_env):
     describe = dc(env, *presto, "describe hive_events").stdout
     assert [tuple(r.split('","')[:2]) for r in (ln.strip('"') for ln in describe.splitlines())] == \
         seed_describe_table()
+
+    # The monitoring profile (Prometheus and the lag exporter) beside the seed's services:
+    # it scrapes the API in mids, the stream's driver in spark and every engine's agent by
+    # their compose names, counts every event generate_events.sh sent, and sees no lag.
+    dc(env, "--profile", "monitoring", "up", "-d", "prometheus", "lag-exporter")
+    wait_for(lambda: healthy(env, "prometheus"), 120, interval=3, what="prometheus in compose")
+
+    def query(promql: str) -> list[dict]:
+        return requests.get(f"http://{PROMETHEUS_PUBLISH}/api/v1/query", params={"query": promql},
+                            timeout=10).json()["data"]["result"]
+
+    jobs = {"api", "stream", "spark-driver", "spark-executors", "lag-exporter", "kafka", "namenode", "datanode",
+            "metastore", "presto", "prometheus"}
+    seen: list = []
+
+    def every_target_up() -> bool:
+        seen[:] = [{s["metric"]["job"]: s["value"][1] for s in query("min by (job) (up)")}]
+        return seen[0] == dict.fromkeys(jobs, "1")
+    try:
+        wait_for(every_target_up, 120, interval=3, what=f"Prometheus in compose to scrape {sorted(jobs)}, all up")
+    except AssertionError as e:
+        raise AssertionError(f"{e}; up by job: {seen}") from None
+    sent = sum(n for *_, n in sent_by_generate_events(sent_out))
+    assert query('sum(game_api_events_total{outcome="accepted"})')[0]["value"][1] == str(sent)
+    landed = query("sum(game_stream_rows_landed_total)")
+    assert landed and landed[0]["value"][1] == str(sum(expected.values())), landed
+    wait_for(lambda: [s["value"][1] for s in query("sum(game_stream_kafka_lag_records)")] == ["0"], 30,
+             what="a lag of 0 in compose's Prometheus")

@@ -96,6 +96,7 @@ UNBINDABLE = {"presto": 2}
 
 
 def test_every_service_listens_on_loopback_only(pipeline):
+    launcher("up", "all")  # Prometheus and the lag exporter too, which `pipeline` leaves out
     for svc in services.SERVICES:
         pid = pid_of(svc.name)
         assert pid, f"{svc.name} is not running"
@@ -105,6 +106,7 @@ def test_every_service_listens_on_loopback_only(pipeline):
             assert ("127.0.0.1", svc.port) in sockets, (svc.name, sockets)
         public = {s for s in sockets if not s[0].startswith("127.")}
         assert len(public) <= UNBINDABLE.get(svc.name, 0), (svc.name, public)
+    launcher("down", "prometheus", "lag-exporter")  # their scrapes would load the tests after
 
 
 def test_the_other_profile_refuses_to_start_while_this_one_runs(infra):

@@ -52,11 +52,19 @@ def lands_exactly_once(tag: str, what: str) -> None:
     audit(tag, load.sent, what)
 
 
-@pytest.fixture
-def default_stream_after():
+@pytest.fixture(scope="module")
+def default_stream_after(pipeline):
+    # Once for the module: each test restarts the stream with its own settings anyway, so
+    # the default comes back after the last one (a stream start is ~20 s of CI's time).
     yield
     restart_stream()
     wait_for(lambda: stream_progress().get("parser") == "java", 60, what="the default stream's parser")
+
+
+def test_the_default_stream_parses_with_its_jar(pipeline):
+    # First: the tests below leave the stream on other settings until the module ends.
+    assert stream_progress()["parser"] == "java"
+    assert [e.rsplit("/", 1)[-1] for e in ours(classpath())] == [settings.STREAM_JAR.name]
 
 
 def test_the_sql_parser_lands_every_event_with_no_jar(pipeline, tag, default_stream_after):
@@ -83,7 +91,3 @@ def test_a_jar_for_another_spark_falls_back_in_one_line(pipeline, tag, tmp_path,
     fallback = [line for line in log_since(start).splitlines() if "STREAM_PARSER=java, but" in line]
     assert len(fallback) == 1 and "built for Spark 3.5.1" in fallback[0], fallback
 
-
-def test_the_default_stream_parses_with_its_jar(pipeline):
-    assert stream_progress()["parser"] == "java"
-    assert [e.rsplit("/", 1)[-1] for e in ours(classpath())] == [settings.STREAM_JAR.name]

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 
@@ -38,3 +39,17 @@ def test_the_seeds_addresses_follow_from_the_host_names():
                          check=True, timeout=60).stdout.split()
     # The seed's walkthrough names these (tests/compose/test_compose.py).
     assert out == ["kafka:29092", "hdfs://cloudera:8020", "thrift://cloudera:9083", "http://presto:8080"]
+
+
+def test_a_plain_up_starts_the_seeds_five_services_only():
+    # Top-level services, and those a compose profile holds back (Prometheus and the lag
+    # exporter: monitoring).
+    lines = (settings.ROOT / "docker-compose.yml").read_text().split("\nservices:\n", 1)[1].splitlines()
+    services, profiles = [], {}
+    for ln in lines:
+        if re.fullmatch(r"  [a-z-]+:(\s+#.*)?", ln):
+            services.append(ln.split(":")[0].strip())
+        elif ln.startswith("    profiles:"):
+            profiles[services[-1]] = ln.split(":", 1)[1].strip()
+    assert [s for s in services if s not in profiles] == ["kafka", "cloudera", "presto", "spark", "mids"]
+    assert profiles == {"prometheus": '["monitoring"]', "lag-exporter": '["monitoring"]'}

@@ -31,7 +31,8 @@ def test_the_document_describes_the_seeds_routes():
     doc = committed()
     assert doc["openapi"].startswith("3.")
     assert {path: sorted(ops) for path, ops in doc["paths"].items()} == {
-        **{route: ["get"] for route in ROUTES}, "/health": ["get"], "/events": ["post"]}
+        **{route: ["get"] for route in ROUTES}, "/health": ["get"], "/metrics": ["get"],
+        "/events": ["post"]}
     for route, names in ROUTE_PARAMS.items():
         get = doc["paths"][route]["get"]
         assert [(p["name"], p["in"], p["required"]) for p in get["parameters"]] == \

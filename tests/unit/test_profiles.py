@@ -10,9 +10,9 @@ from stack import profile
 from tests.support.commands import BIN, ROOT
 
 
-def rendered(tmp_path: Path, profile: str) -> Path:
+def rendered(tmp_path: Path, profile: str, env: dict[str, str] | None = None) -> Path:
     subprocess.run([sys.executable, "-m", "stack", "render"], cwd=ROOT, check=True, timeout=60,
-                   env={**os.environ, "STACK_PROFILE": profile, "STACK_DATA": str(tmp_path)})
+                   env={**os.environ, "STACK_PROFILE": profile, "STACK_DATA": str(tmp_path), **(env or {})})
     return tmp_path / "conf"
 
 
@@ -29,7 +29,8 @@ def test_every_placeholder_is_filled(tmp_path):
 
 def test_the_local_profile_has_one_node_per_engine(tmp_path):
     conf = rendered(tmp_path, "local")
-    assert sorted(p.name for p in conf.iterdir()) == ["hadoop", "hive", "kafka", "presto", "spark"]
+    assert sorted(p.name for p in conf.iterdir()) == [
+        "hadoop", "hive", "jmx-exporter", "kafka", "presto", "prometheus", "spark"]
     kafka = properties(conf / "kafka" / "server.properties")
     assert (kafka["node.id"], kafka["controller.quorum.bootstrap.servers"]) == ("1", "127.0.0.1:29093")
     assert "controller.quorum.voters" not in kafka
@@ -85,3 +86,21 @@ def test_the_bin_wrappers_pass_the_profile_on():
                          capture_output=True, text=True, timeout=60, check=True,
                          env={**os.environ, "STACK_PROFILE": "cluster"}).stdout
     assert out.split() == ["cluster", "127.0.0.1:29092,127.0.0.1:29094,127.0.0.1:29096"]
+
+
+def test_the_cluster_topic_prefers_each_broker_for_two_partitions():
+    from game_events import topic
+
+    replicas = topic.assignment([1, 2, 3], 6, 3)
+    assert len(replicas) == 6 and all(sorted(r) == [1, 2, 3] for r in replicas), replicas
+    assert sorted(r[0] for r in replicas) == [1, 1, 2, 2, 3, 3], replicas
+    assert topic.assignment([1], 1, 1) == [[1]]
+
+
+def test_a_replication_factor_over_the_brokers_is_refused():
+    import pytest
+
+    from game_events import topic
+
+    with pytest.raises(ValueError, match="replication factor 3 is more than the 2 brokers"):
+        topic.assignment([1, 2], 6, 3)
