@@ -24,7 +24,7 @@ from pathlib import Path
 from pyspark.sql import Column, DataFrame, Observation, SparkSession
 from pyspark.sql import functions as F
 
-from game_events.stream import dedup
+from game_events.stream import dedup_tws as dedup
 
 CLEAN = bool(os.environ.get("CLEAN"))  # no retries and no conflicts: every record new
 SCHEMA = "value binary, timestamp timestamp, partition int, offset long"

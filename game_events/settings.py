@@ -282,9 +282,13 @@ STREAM_PARSER = _env("STREAM_PARSER", "java")
 STREAM_JAR = Path(_env("STREAM_JAR", str(CACHE / "jars" / f"game-events-stream-spark-{VERSIONS['SPARK_VERSION']}.jar")))
 # Deduplication by event id (game_events/stream/dedup.py): a copy of an id within the window,
 # on Kafka's record timestamps, is dropped (or quarantined, with other content). The state
-# keeps an id for window + grace of processing time, the grace covering a stream that lags.
+# keeps an id until the newest Kafka time the stream has seen passes it by window + grace,
+# the grace covering partitions that lag behind the others.
 DEDUP_WINDOW_MS = _duration_ms("DEDUP_WINDOW", "1 hour")
 DEDUP_GRACE_MS = _duration_ms("DEDUP_GRACE", "15 minutes")
+# The deduplication's state, one file of ids per batch, beside the checkpoint whose batches
+# they follow: restoring or removing the checkpoint takes them along.
+DEDUP_PATH = _env("DEDUP_PATH", f"{CHECKPOINT_PATH}/dedup")
 # Where the job writes its counters after each batch, for `make status`; unset: nowhere.
 STREAM_PROGRESS_FILE = _env("STREAM_PROGRESS_FILE", None)
 # Touched once the streaming query runs, so the launcher knows it is up; unset: nothing.

@@ -1,94 +1,100 @@
-"""The stream's deduplication by event id (docs/dedup-design.md, option a4), as a building block:
-not wired into the job yet.
+"""The stream's deduplication by event id (docs/dedup-design.md, option (c)): no stateful
+operator, so the checkpoint stays as it is.
 
-    dedup_input(records)   Kafka records -> (value, timestamp, partition, offset, k, fp, ts_ms):
-                           k the event id as 16 bytes, or a 32-byte key unique to the record
-                           when it has no valid id; fp a hash of the value; ts_ms Kafka's time
-    deduplicate(...)       those records through game_events/stream/java/Dedup.java, a stateful
-                           processor: (value, timestamp, partition, offset, verdict,
-                           first_partition, first_offset), verdict land, dup or conflict
-    STATE_CONF             the Spark settings it needs, for the job to merge (a new checkpoint
-                           only: an existing one keeps the state provider it was created with)
-    DRAIN_CONF             and for availableNow runs, which otherwise never end
+Each batch's landing pass gathers every record's (id, fingerprint, Kafka time, partition,
+offset) through an always-true filter (java/KeyLog.java); the driver then decides each
+record's verdict against the window's ids, held in its memory (KeyLog.Table):
 
-There is no fallback: without the jar's class, deduplicate() raises.
+    land       the first copy of its id in the window (Kafka time, the API's receive time),
+               a copy after the window, a copy far older than the first, or any record with
+               no id in the API's form (never merged)
+    dup        the same id and the same content as the first copy: dropped and counted
+    conflict   the same id with other content: to hive_bad_events with its reason
+
+The table is durable as one file per batch (DEDUP_PATH/batch-<id>.ids: the ids it added, and
+its drops), written before the landing's rename, so a replayed batch decides the same and a
+batch that had landed before a crash has its ids and drops loaded at the query's start.
 """
 from __future__ import annotations
 
-from pathlib import Path
+from dataclasses import dataclass
 
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
-from game_events import catalogue, settings
+from game_events import settings
 from game_events.stream import parsers
 
-JAVA_CLASS = "game_events.stream.Dedup"
+JAVA_CLASS = "game_events.stream.KeyLog"
 VERDICTS = ("land", "dup", "conflict")
-
-STATE_CONF = {
-    # transformWithState runs on RocksDB only; the default, HDFS-backed, is refused.
-    "spark.sql.streaming.stateStore.providerClass":
-        "org.apache.spark.sql.execution.streaming.state.RocksDBStateStoreProvider",
-    # A commit uploads the batch's changes, not the store's files.
-    "spark.sql.streaming.stateStore.rocksdb.changelogCheckpointing.enabled": "true",
-    # RocksDB's memory capped for all its instances in the JVM; its files stay on local disk.
-    "spark.sql.streaming.stateStore.rocksdb.boundedMemoryUsage": "true",
-    "spark.sql.streaming.stateStore.rocksdb.maxMemoryUsageMB": "256",
-    # The 4.2 default, pinned: a replayed batch's commit has only been reasoned about for it.
-    "spark.sql.streaming.stateStore.checkpointFormatVersion": "1",
-}
-# In ProcessingTime mode the operator always asks for another (empty) batch, so an
-# availableNow query would never end (tests/unit/test_dedup.py shows it does end with this).
-DRAIN_CONF = {"spark.sql.streaming.noDataMicroBatches.enabled": "false"}
-
-_UUID = catalogue.EVENT_ID.kind.regex.pattern
-# The API writes the id first: {"event_id":"<36 characters>"
-_PREFIX = f'{{"{catalogue.EVENT_ID.name}":"'.encode()
+CONFLICT_REASON = "event_id reused with other content (first copy: partition %d offset %d)"
 
 
-def event_key() -> Column:
-    """The record's event id as 16 bytes, or "no-id:<partition>:<offset>" (32 bytes) when it has
-    no valid one, so that such records never share a key."""
-    value = F.col("value")
-    start = len(_PREFIX) + 1
-    # The id and its closing quote, straight from the bytes, for records in the API's form.
-    head = F.substring(value, start, 37).cast("string")
-    api_id = F.when((F.substring(value, 1, len(_PREFIX)) == F.lit(_PREFIX)) & head.rlike(f'^{_UUID}"$'),
-                    F.substring(head, 1, 36))
-    # Anything else (rare) is parsed; coalesce evaluates it only when api_id is null.
-    other = F.get_json_object(value.cast("string"), f"$.{catalogue.EVENT_ID.name}")
-    eid = F.coalesce(api_id, F.when(other.rlike(f"^{_UUID}$"), other))
-    return F.when(eid.isNotNull(), F.unhex(F.regexp_replace(eid, "-", ""))).otherwise(
-        F.format_string("no-id:%05d:%020d", F.col("partition"), F.col("offset")).cast("binary"))
+@dataclass
+class Verdicts:
+    """One batch's outcome: counts by verdict, and the records to leave out of its events
+    (partition, offset, verdict, first_partition, first_offset), None when there are none."""
+    counts: dict[str, int]
+    dropped: DataFrame | None
+
+    def conflicts(self, records: DataFrame) -> DataFrame | None:
+        """The batch's conflicting records, with their reason, as rows of hive_bad_events' columns
+        plus the record's value (for the rules' raw_event)."""
+        if self.dropped is None or not self.counts["conflict"]:
+            return None
+        c = self.dropped.where(F.col("verdict") == VERDICTS.index("conflict"))
+        return records.join(F.broadcast(c), ["partition", "offset"]).select(
+            "value", "timestamp", "partition", "offset",
+            F.format_string(CONFLICT_REASON, "first_partition", "first_offset").alias("reason"))
+
+    def kept(self, records: DataFrame) -> DataFrame:
+        """records without the dropped ones."""
+        if self.dropped is None:
+            return records
+        return records.join(F.broadcast(self.dropped.select("partition", "offset")), ["partition", "offset"],
+                            "left_anti")
 
 
-def dedup_input(records: DataFrame) -> DataFrame:
-    """Kafka records (value, timestamp, partition, offset, ...) as Dedup.apply takes them."""
-    return records.select("value", "timestamp", "partition", "offset", event_key().alias("k"),
-                          F.xxhash64("value").alias("fp"), F.unix_millis("timestamp").alias("ts_ms"))
+class Deduplicator:
+    """The stream's deduplication for one driver: gather() each batch's records, then decide()."""
 
+    def __init__(self, session, window_ms: int = settings.DEDUP_WINDOW_MS, grace_ms: int = settings.DEDUP_GRACE_MS,
+                 directory: str = settings.DEDUP_PATH):
+        self.session, self.directory = session, directory
+        self.cls = parsers.require_class(session, JAVA_CLASS, "deduplication")
+        self.table_class = parsers.jvm_class(session, JAVA_CLASS + "$Table")
+        self.table = self.table_class(int(window_ms), int(grace_ms))
+        self.log = None
 
-def java_class(session, jar: Path = settings.STREAM_JAR, name: str = JAVA_CLASS):
-    """Dedup's class in this session's JVM, loading the jar (Spark's ADD JAR, as the parser's
-    is loaded) when it is not there yet; raises when it cannot be had."""
-    from py4j.java_gateway import JavaClass
+    def _conf(self):
+        return self.session.sparkContext._jsc.hadoopConfiguration()
 
-    if not isinstance(parsers.jvm_class(session, name), JavaClass):
-        problem = parsers.jar_problem(jar, session.version)
-        if problem:
-            raise RuntimeError(f"deduplication needs {name}, but {problem}")
-        session.sql(f"ADD JAR '{jar}'")
-    cls = parsers.jvm_class(session, name)
-    if not isinstance(cls, JavaClass):
-        raise RuntimeError(f"deduplication needs {name}, and {jar} does not hold it (make install rebuilds it)")
-    return cls
+    def recover(self) -> int:
+        """Rebuilds the table from the batches' files (at each start of the query); returns the
+        files read."""
+        return self.table.load(self._conf(), self.directory, 2 ** 62)
 
+    def gather(self, records: DataFrame, batch_id: int) -> DataFrame:
+        """records, gathered into a new log as the action that reads them runs."""
+        self.log = self.cls.register(self.session.sparkContext._jsc, f"dedup-{batch_id}")
+        keep = self.log.gather(F.substring("value", 1, 50)._jc, F.xxhash64("value")._jc,
+                               F.unix_millis("timestamp")._jc, F.col("partition")._jc, F.col("offset")._jc)
+        return records.where(Column(keep))
 
-def deduplicate(session, records: DataFrame, window_ms: int = settings.DEDUP_WINDOW_MS,
-                ttl_ms: int = settings.DEDUP_WINDOW_MS + settings.DEDUP_GRACE_MS,
-                jar: Path = settings.STREAM_JAR) -> DataFrame:
-    """Kafka records with a verdict each (module docstring). The session must run with
-    STATE_CONF from the query's first batch."""
-    out = java_class(session, jar).apply(dedup_input(records)._jdf, int(window_ms), int(ttl_ms))
-    return DataFrame(out, session)
+    def decide(self, batch_id: int) -> Verdicts:
+        """The verdicts of what the last gather() saw, saved with the batch's file before the
+        landing renames anything."""
+        verdicts = self.table.decide(self.log.value())
+        self.table.save(self._conf(), self.directory, batch_id)
+        counts = {v: verdicts.count(i) for i, v in enumerate(VERDICTS)}
+        dropped = DataFrame(self.table.droppedFrame(self.session._jsparkSession), self.session) \
+            if self.table.drops() else None
+        return Verdicts(counts, dropped)
+
+    def decided(self, batch_id: int) -> Verdicts:
+        """What a batch that landed before a restart dropped, from its file."""
+        rows = self.table_class.droppedIn(self._conf(), self.directory, batch_id)
+        dropped = DataFrame(self.table_class.droppedFrame(self.session._jsparkSession, rows), self.session) \
+            if rows.size() else None
+        kinds = [r.getInt(2) for r in rows]
+        return Verdicts({"land": 0, "dup": kinds.count(1), "conflict": kinds.count(2)}, dropped)

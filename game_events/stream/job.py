@@ -10,7 +10,7 @@ from pyspark.sql import DataFrame
 
 from game_events import settings, spark
 from game_events.storage.hadoopfs import HadoopFs
-from game_events.stream import metrics, parsers
+from game_events.stream import dedup, landing, metrics, parsers
 from game_events.stream.landing import land_batch, landed_files
 from game_events.stream.progress import TOTALS, mark_ready, write_progress
 
@@ -99,7 +99,14 @@ def main() -> None:
     log.info("streaming %s from %s to %s every %s", settings.TOPIC, settings.KAFKA_BOOTSTRAP, settings.EVENTS_PATH,
              settings.TRIGGER)
 
+    deduplicator = landing.DEDUP["deduplicator"] = dedup.Deduplicator(session)
+
     def start():
+        # The table of ids as the batches' files left it: a restart (or a failed query's
+        # restart in this process) decides a replayed batch as its first run did.
+        files = deduplicator.recover()
+        log.info("deduplication by event_id within %d s of Kafka time: %d ids from %d batch files in %s",
+                 settings.DEDUP_WINDOW_MS // 1000, deduplicator.table.size(), files, settings.DEDUP_PATH)
         query = start_query(session)
         mark_ready()  # tells the launcher the query runs
         return query

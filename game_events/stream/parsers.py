@@ -194,6 +194,22 @@ def choose(session, wanted: str = settings.STREAM_PARSER, jar: Path = settings.S
     return JAVA
 
 
+def require_class(session, name: str, what: str, jar: Path = settings.STREAM_JAR):
+    """A class of the stream's jar in this session's JVM, loading the jar (ADD JAR, as choose()
+    does) when it is not there yet; raises, naming `what` needs it, when it cannot be had."""
+    from py4j.java_gateway import JavaClass
+
+    if not isinstance(jvm_class(session, name), JavaClass):
+        problem = jar_problem(jar, session.version)
+        if problem:
+            raise RuntimeError(f"{what} needs {name}, but {problem}")
+        session.sql(f"ADD JAR '{jar}'")
+    cls = jvm_class(session, name)
+    if not isinstance(cls, JavaClass):
+        raise RuntimeError(f"{what} needs {name}, and {jar} does not hold it (make install rebuilds it)")
+    return cls
+
+
 # --- the seam ------------------------------------------------------------------------
 
 def active(session) -> str:

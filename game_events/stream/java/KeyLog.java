@@ -1,62 +1,102 @@
 package game_events.stream;
 
+import java.io.BufferedInputStream;
+import java.io.BufferedOutputStream;
+import java.io.DataInputStream;
+import java.io.DataOutputStream;
+import java.io.EOFException;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
 
+import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.FileStatus;
+import org.apache.hadoop.fs.FileSystem;
+import org.apache.hadoop.fs.Path;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.sql.Column;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.RowFactory;
+import org.apache.spark.sql.SparkSession;
 import org.apache.spark.sql.api.java.UDF5;
 import org.apache.spark.sql.expressions.UserDefinedFunction;
 import org.apache.spark.sql.functions;
 import org.apache.spark.sql.types.DataTypes;
-import org.apache.spark.util.AccumulatorV2;
+import org.apache.spark.sql.types.StructType;
+import org.apache.spark.TaskContext;
+import org.apache.spark.util.CollectionAccumulator;
 
 /**
- * Prototype of docs/dedup-design.md's option (c): deduplication without a stateful operator. The
- * batch's one pass (the landing write) also gathers each record's (id, fingerprint, Kafka time,
- * partition, offset) in an accumulator; the driver then decides every verdict against a table of
- * the window's ids in its own memory. No shuffle, no sort of wide rows, no per-key framework.
+ * The stream's deduplication by event id, docs/dedup-design.md's option (c): no stateful
+ * operator. The batch's one pass (the landing write) also gathers each record's (id, fingerprint,
+ * Kafka time, partition, offset) in an accumulator, through an always-true filter; the driver
+ * then decides every verdict against {@link Table}, the window's ids in its own memory, kept
+ * durable as one file of ids per batch beside the checkpoint.
  */
-public final class KeyLog extends AccumulatorV2<long[], long[]> {
+public final class KeyLog {
   static final int W = 6; // hi, lo, fp, ts, partition, offset
-  private long[] buf = new long[0];
-  private int n;
 
-  @Override public boolean isZero() { return n == 0; }
-  @Override public KeyLog copy() { KeyLog c = new KeyLog(); c.buf = Arrays.copyOf(buf, n); c.n = n; return c; }
-  @Override public void reset() { buf = new long[0]; n = 0; }
-  @Override public void add(long[] v) { put(v[0], v[1], v[2], v[3], v[4], v[5]); }
-  @Override public void merge(AccumulatorV2<long[], long[]> other) {
-    KeyLog o = (KeyLog) other;
-    grow(o.n);
-    System.arraycopy(o.buf, 0, buf, n, o.n);
-    n += o.n;
-  }
-  @Override public long[] value() { return Arrays.copyOf(buf, n); }
+  /** One task's records, 6 longs each. */
+  static final class Buffer {
+    long[] buf = new long[6 * 1024];
+    int n;
 
-  public int records() { return n / W; }
-
-  void put(long hi, long lo, long fp, long ts, long p, long o) {
-    grow(W);
-    buf[n] = hi; buf[n + 1] = lo; buf[n + 2] = fp; buf[n + 3] = ts; buf[n + 4] = p; buf[n + 5] = o;
-    n += W;
+    void put(long hi, long lo, long fp, long ts, long p, long o) {
+      if (n + W > buf.length) buf = Arrays.copyOf(buf, buf.length * 2);
+      buf[n] = hi; buf[n + 1] = lo; buf[n + 2] = fp; buf[n + 3] = ts; buf[n + 4] = p; buf[n + 5] = o;
+      n += W;
+    }
   }
 
-  private void grow(int more) {
-    if (n + more > buf.length) buf = Arrays.copyOf(buf, Math.max(n + more, Math.max(1024, buf.length * 2)));
-  }
+  // The accumulator is Spark's own (CollectionAccumulator of long[]): task results are read on
+  // the driver by a class loader that does not see a jar added with ADD JAR, so a class of ours
+  // in them would not load. Each task fills a buffer of its own and adds it once, when it ends.
+  private final CollectionAccumulator<long[]> acc;
+  private static final ThreadLocal<Object[]> CURRENT = new ThreadLocal<>(); // {task attempt id, Buffer}
 
-  /** A new log registered with the session's context, and a filter that feeds it (always true). */
+  private KeyLog(CollectionAccumulator<long[]> acc) { this.acc = acc; }
+
+  /** A new log, its accumulator registered with the context. */
   public static KeyLog register(JavaSparkContext sc, String name) {
-    KeyLog log = new KeyLog();
-    sc.sc().register(log, name);
-    return log;
+    return new KeyLog(sc.sc().collectionAccumulator(name));
   }
 
-  static final byte[] PREFIX = "{\"event_id\":\"".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+  static Buffer buffer(CollectionAccumulator<long[]> acc) {
+    TaskContext tc = TaskContext.get();
+    Object[] cur = CURRENT.get();
+    if (cur != null && (long) cur[0] == tc.taskAttemptId() && cur[2] == acc) return (Buffer) cur[1];
+    Buffer b = new Buffer();
+    CURRENT.set(new Object[] {tc.taskAttemptId(), b, acc});
+    // Completion listeners run before the task's accumulator updates are collected.
+    tc.addTaskCompletionListener(ctx -> {
+      acc.add(Arrays.copyOf(b.buf, b.n));
+      CURRENT.remove();
+    });
+    return b;
+  }
 
-  /** The 36-character canonical UUID at {@code at} as two longs, or null (lower-case hex only). */
+  /** Every task's records, 6 longs each, in one array. */
+  public long[] value() {
+    List<long[]> parts = acc.value();
+    int total = 0;
+    for (long[] p : parts) total += p.length;
+    long[] all = new long[total];
+    int at = 0;
+    for (long[] p : parts) { System.arraycopy(p, 0, all, at, p.length); at += p.length; }
+    return all;
+  }
+
+  public int records() { int t = 0; for (long[] p : acc.value()) t += p.length / W; return t; }
+
+  static final byte[] FIELD = "\"event_id\":\"".getBytes(StandardCharsets.US_ASCII);
+
+  /** The canonical (lower-case) UUID whose 36 characters start at {@code at} and end before a
+   * quote, as two longs; null otherwise. */
   static long[] uuid(byte[] v, int at) {
-    if (v.length < at + 37 || v[at + 36] != '"') return null;
+    if (at < 0 || v.length < at + 37 || v[at + 36] != '"') return null;
     long hi = 0, lo = 0;
     int digits = 0;
     for (int i = 0; i < 36; i++) {
@@ -70,53 +110,111 @@ public final class KeyLog extends AccumulatorV2<long[], long[]> {
     return new long[] {hi, lo};
   }
 
+  /** Where the id's text starts: right after the API form's {"event_id":" prefix; -1 otherwise.
+   * Records in any other form are gathered by no id, so they are never merged (the rules still
+   * quarantine a bad one). */
+  static int idStart(byte[] v) {
+    if (v.length < FIELD.length + 1 || v[0] != '{') return -1;
+    for (int i = 0; i < FIELD.length; i++) if (v[i + 1] != FIELD[i]) return -1;
+    return FIELD.length + 1;
+  }
+
+  /** An always-true filter that gathers the record into this log: its arguments are the value's
+   * first 50 bytes, xxhash64 of the value, Kafka's time in ms, the partition and the offset. */
   public Column gather(Column head, Column fp, Column ts, Column p, Column o) {
-    final KeyLog log = this;
+    final CollectionAccumulator<long[]> a = acc;
     UDF5<byte[], Long, Long, Integer, Long, Boolean> f = (v, h, t, part, off) -> {
-      if (v == null) return true;
-      for (int i = 0; i < PREFIX.length; i++) if (i >= v.length || v[i] != PREFIX[i]) return true;
-      long[] id = uuid(v, PREFIX.length);
-      if (id != null) log.put(id[0], id[1], h, t, part, off);
+      long[] id = v == null ? null : uuid(v, idStart(v));
+      if (id != null) buffer(a).put(id[0], id[1], h, t, part, off);
       return true;
     };
+    // Non-deterministic: the optimizer neither drops nor moves nor repeats it.
     UserDefinedFunction udf = functions.udf(f, DataTypes.BooleanType).asNondeterministic();
     return udf.apply(head, fp, ts, p, o);
   }
 
   /**
-   * The window's ids, on the driver: open addressing over parallel arrays (no object per id).
-   * decide() gives each gathered record its verdict, in (ts, partition, offset) order so that a
-   * replay decides the same: 0 land, 1 dup, 2 conflict.
+   * The window's ids on the driver: open addressing over parallel arrays, no object per id.
+   * An entry is the first copy of its id: fingerprint, Kafka time, partition and offset (packed
+   * as partition << 48 | offset). The clock is the newest Kafka time seen; entries older than
+   * clock - window - grace leave at the next sweep, so memory follows the window, not the total.
    */
   public static final class Table {
+    public static final byte LAND = 0, DUP = 1, CONFLICT = 2;
+    private static final long EMPTY = Long.MIN_VALUE;
     private long[] hi, lo, fp, ts, po;
     private int size, mask;
-    private final long window;
+    private final long window, keep;
+    private long clock = EMPTY, swept = EMPTY;
+    // What the last decide() added and dropped, for the batch's files.
+    private long[] added = new long[0];
+    private int nAdded;
+    private long[] drops = new long[0]; // partition, offset, verdict, first copy's packed position
+    private int nDrops;
 
-    public Table(int capacityPow2, long windowMs) {
-      hi = new long[capacityPow2]; lo = new long[capacityPow2]; fp = new long[capacityPow2];
-      ts = new long[capacityPow2]; po = new long[capacityPow2];
-      Arrays.fill(ts, Long.MIN_VALUE);
-      mask = capacityPow2 - 1;
+    public Table(long windowMs, long graceMs) {
       window = windowMs;
+      keep = windowMs + graceMs;
+      alloc(1 << 16);
+    }
+
+    private void alloc(int cap) {
+      hi = new long[cap]; lo = new long[cap]; fp = new long[cap]; ts = new long[cap]; po = new long[cap];
+      Arrays.fill(ts, EMPTY);
+      mask = cap - 1;
+      size = 0;
     }
 
     public int size() { return size; }
+    public long clock() { return clock; }
 
     private int slot(long h, long l) {
       long x = h * 0x9E3779B97F4A7C15L ^ l;
       x ^= x >>> 29;
       int i = (int) x & mask;
-      while (ts[i] != Long.MIN_VALUE && !(hi[i] == h && lo[i] == l)) i = (i + 1) & mask;
+      while (ts[i] != EMPTY && !(hi[i] == h && lo[i] == l)) i = (i + 1) & mask;
       return i;
     }
 
-    /** Verdicts of the log's records, and the counts of each in the returned array's tail. */
+    private void set(long h, long l, long f, long t, long pos) {
+      int i = slot(h, l);
+      if (ts[i] == EMPTY) size++;
+      hi[i] = h; lo[i] = l; fp[i] = f; ts[i] = t; po[i] = pos;
+      if (size * 2 > hi.length) resize(hi.length * 2);
+    }
+
+    /** Rebuilds the arrays at capacity cap, without the entries older than the window and grace. */
+    private void resize(int cap) {
+      long[] h = hi, l = lo, f = fp, t = ts, p = po;
+      long oldest = clock == EMPTY ? EMPTY : clock - keep;
+      alloc(cap);
+      for (int j = 0; j < h.length; j++) {
+        if (t[j] == EMPTY || t[j] < oldest) continue;
+        int i = slot(h[j], l[j]);
+        hi[i] = h[j]; lo[i] = l[j]; fp[i] = f[j]; ts[i] = t[j]; po[i] = p[j];
+        size++;
+      }
+      swept = clock;
+    }
+
+    /** Drops expired entries once the clock has moved a tenth of the window since the last sweep,
+     * and shrinks the arrays when they are mostly empty. */
+    private void sweep() {
+      if (clock == EMPTY || (swept != EMPTY && clock - swept < keep / 10)) return;
+      int cap = hi.length;
+      resize(cap);
+      while (cap > (1 << 16) && size * 8 < cap) cap /= 2;
+      if (cap != hi.length) resize(cap);
+    }
+
+    /** Every gathered record's verdict (LAND, DUP, CONFLICT), decided in (Kafka time, partition,
+     * offset) order so that a replay decides the same. */
     public byte[] decide(long[] log) {
       int m = log.length / W;
-      // (ts, partition, offset) order without boxing: by Kafka time first, ties in (p, o).
       long min = Long.MAX_VALUE;
       for (int i = 0; i < m; i++) min = Math.min(min, log[i * W + 3]);
+      // Sorted by Kafka time without boxing (time since the batch's oldest record, then the
+      // index), ties in time put in (partition, offset) order after.
       long[] packed = new long[m];
       for (int i = 0; i < m; i++) packed[i] = (log[i * W + 3] - min) << 24 | i;
       Arrays.sort(packed);
@@ -139,68 +237,127 @@ public final class KeyLog extends AccumulatorV2<long[], long[]> {
       byte[] verdict = new byte[m];
       added = new long[m * 5];
       nAdded = 0;
+      drops = new long[16];
+      nDrops = 0;
       for (int r : order) {
         int at = r * W;
         long h = log[at], l = log[at + 1], f = log[at + 2], t = log[at + 3];
-        long pos = (log[at + 4] << 48) | log[at + 5];
+        long pos = log[at + 4] << 48 | log[at + 5];
+        if (clock == EMPTY || t > clock) clock = t;
         int i = slot(h, l);
-        if (ts[i] == Long.MIN_VALUE || t - ts[i] > window) {
-          if (ts[i] == Long.MIN_VALUE) size++;
-          hi[i] = h; lo[i] = l; fp[i] = f; ts[i] = t; po[i] = pos;
+        boolean known = ts[i] != EMPTY && ts[i] >= clock - keep;
+        if (!known || t - ts[i] > window) {
+          set(h, l, f, t, pos); // the first copy in the window, or a copy after it
           added[nAdded++] = h; added[nAdded++] = l; added[nAdded++] = f; added[nAdded++] = t; added[nAdded++] = pos;
-          if (size * 2 > hi.length) rehash();
         } else if (po[i] == pos || ts[i] - t > window) {
-          verdict[r] = 0; // itself on a replay, or a copy far older than the first
+          verdict[r] = LAND; // itself, on a replay; or a copy far older than the first
         } else {
-          verdict[r] = (byte) (fp[i] == f ? 1 : 2);
+          verdict[r] = fp[i] == f ? DUP : CONFLICT;
+          if (nDrops + 4 > drops.length) drops = Arrays.copyOf(drops, drops.length * 2);
+          drops[nDrops++] = log[at + 4]; drops[nDrops++] = log[at + 5]; drops[nDrops++] = verdict[r];
+          drops[nDrops++] = po[i];
         }
       }
+      sweep();
       return verdict;
     }
 
-    private void rehash() {
-      long[] h = hi, l = lo, f = fp, t = ts, p = po;
-      int cap = h.length * 2;
-      hi = new long[cap]; lo = new long[cap]; fp = new long[cap]; ts = new long[cap]; po = new long[cap];
-      Arrays.fill(ts, Long.MIN_VALUE);
-      mask = cap - 1;
-      for (int j = 0; j < h.length; j++) {
-        if (t[j] == Long.MIN_VALUE) continue;
-        int i = slot(h[j], l[j]);
-        hi[i] = h[j]; lo[i] = l[j]; fp[i] = f[j]; ts[i] = t[j]; po[i] = p[j];
-      }
-    }
-
-    private long[] added = new long[0];
-    private int nAdded;
-
-    /** The entries the last decide() added, 40 bytes each, to a file (the batch's id file). */
-    public long writeAdded(String path) throws java.io.IOException {
-      try (java.io.DataOutputStream out = new java.io.DataOutputStream(
-          new java.io.BufferedOutputStream(new java.io.FileOutputStream(path), 1 << 20))) {
-        for (int i = 0; i < nAdded; i++) out.writeLong(added[i]);
-      }
-      return nAdded * 8L;
-    }
-
-    /** (partition, offset) of every record whose verdict is not land, as rows to anti-join. */
-    public static java.util.List<org.apache.spark.sql.Row> dropped(long[] log, byte[] verdicts) {
-      java.util.List<org.apache.spark.sql.Row> rows = new java.util.ArrayList<>();
-      for (int r = 0; r < verdicts.length; r++)
-        if (verdicts[r] != 0) rows.add(org.apache.spark.sql.RowFactory.create((int) log[r * W + 4], log[r * W + 5]));
+    /** The last decide()'s drops: partition, offset, verdict, first copy's partition and offset. */
+    public List<Row> dropped() {
+      List<Row> rows = new ArrayList<>(nDrops / 4);
+      for (int i = 0; i < nDrops; i += 4)
+        rows.add(RowFactory.create((int) drops[i], drops[i + 1], (int) drops[i + 2],
+            (int) (drops[i + 3] >>> 48), drops[i + 3] & 0xFFFFFFFFFFFFL));
       return rows;
     }
 
-    public static org.apache.spark.sql.Dataset<org.apache.spark.sql.Row> droppedFrame(
-        org.apache.spark.sql.SparkSession s, long[] log, byte[] verdicts) {
-      return s.createDataFrame(dropped(log, verdicts), new org.apache.spark.sql.types.StructType()
-          .add("partition", "int").add("offset", "long"));
+    public static final StructType DROPPED = new StructType().add("partition", "int").add("offset", "long")
+        .add("verdict", "int").add("first_partition", "int").add("first_offset", "long");
+
+    public Dataset<Row> droppedFrame(SparkSession s) { return s.createDataFrame(dropped(), DROPPED); }
+
+    public static Dataset<Row> droppedFrame(SparkSession s, List<Row> rows) { return s.createDataFrame(rows, DROPPED); }
+
+    public int drops() { return nDrops / 4; }
+    public int additions() { return nAdded / 5; }
+
+    /**
+     * Writes the last decide()'s additions and drops as dir/batch-N.ids (to a hidden name, then
+     * renamed, so a crash never leaves half a file): 8 longs of header (magic, count added,
+     * count dropped, newest Kafka time), then 5 longs per addition and 4 per drop.
+     */
+    public void save(Configuration conf, String dir, long batchId) throws IOException {
+      Path target = new Path(dir, String.format("batch-%012d.ids", batchId));
+      Path tmp = new Path(dir, String.format(".batch-%012d.ids.tmp", batchId));
+      FileSystem fs = target.getFileSystem(conf);
+      try (DataOutputStream out = new DataOutputStream(new BufferedOutputStream(fs.create(tmp, true), 1 << 20))) {
+        out.writeLong(MAGIC); out.writeLong(nAdded / 5); out.writeLong(nDrops / 4); out.writeLong(clock);
+        for (int i = 0; i < nAdded; i++) out.writeLong(added[i]);
+        for (int i = 0; i < nDrops; i++) out.writeLong(drops[i]);
+      }
+      fs.delete(target, false);
+      if (!fs.rename(tmp, target)) throw new IOException("could not rename " + tmp + " to " + target);
     }
 
-    public static int[] counts(byte[] verdicts) {
-      int[] c = new int[3];
-      for (byte v : verdicts) c[v]++;
-      return c;
+    static final long MAGIC = 0x67656964733031L; // "geids01"
+
+    /**
+     * Rebuilds the table from dir's files of batches up to lastBatch (the ones after it belong to
+     * batches Spark will replay), in batch order; deletes the files whose every id has left the
+     * window. Returns the number of files read.
+     */
+    public int load(Configuration conf, String dir, long lastBatch) throws IOException {
+      Path d = new Path(dir);
+      FileSystem fs = d.getFileSystem(conf);
+      alloc(1 << 16);
+      clock = EMPTY;
+      if (!fs.exists(d)) return 0;
+      FileStatus[] files = fs.listStatus(d, p -> p.getName().matches("batch-\\d{12}\\.ids"));
+      Arrays.sort(files, (a, b) -> a.getPath().getName().compareTo(b.getPath().getName()));
+      int read = 0;
+      List<Path> stale = new ArrayList<>();
+      long[] newest = new long[files.length];
+      for (int k = 0; k < files.length; k++) {
+        long batch = Long.parseLong(files[k].getPath().getName().substring(6, 18));
+        if (batch > lastBatch) continue;
+        try (DataInputStream in = new DataInputStream(new BufferedInputStream(fs.open(files[k].getPath()), 1 << 20))) {
+          if (in.readLong() != MAGIC) throw new IOException(files[k].getPath() + " is not an ids file");
+          long adds = in.readLong();
+          in.readLong();
+          newest[k] = in.readLong();
+          if (newest[k] != EMPTY && (clock == EMPTY || newest[k] > clock)) clock = newest[k];
+          for (long a = 0; a < adds; a++) set(in.readLong(), in.readLong(), in.readLong(), in.readLong(), in.readLong());
+        } catch (EOFException e) {
+          throw new IOException(files[k].getPath() + " is cut short", e);
+        }
+        read++;
+      }
+      // The newest batch's file stays whatever its times: Spark may replay that batch, and a
+      // replay whose events had landed reads its drops from it (droppedIn).
+      for (int k = 0; k < files.length - 1; k++)
+        if (clock != EMPTY && newest[k] != EMPTY && newest[k] < clock - keep) stale.add(files[k].getPath());
+      resize(hi.length);
+      for (Path p : stale) fs.delete(p, false);
+      return read;
+    }
+
+    /** The drops a landed batch's file recorded (for a replay whose events had landed). */
+    public static List<Row> droppedIn(Configuration conf, String dir, long batchId) throws IOException {
+      Path f = new Path(dir, String.format("batch-%012d.ids", batchId));
+      FileSystem fs = f.getFileSystem(conf);
+      List<Row> rows = new ArrayList<>();
+      if (!fs.exists(f)) return rows;
+      try (DataInputStream in = new DataInputStream(new BufferedInputStream(fs.open(f), 1 << 20))) {
+        in.readLong();
+        long adds = in.readLong(), dropped = in.readLong();
+        in.readLong();
+        in.skipNBytes(adds * 5 * 8);
+        for (long i = 0; i < dropped; i++) {
+          long p = in.readLong(), o = in.readLong(), v = in.readLong(), first = in.readLong();
+          rows.add(RowFactory.create((int) p, o, (int) v, (int) (first >>> 48), first & 0xFFFFFFFFFFFFL));
+        }
+      }
+      return rows;
     }
   }
 }

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from game_events.stream import dedup
+from game_events.stream import dedup_tws as dedup
 
 # Three query starts in the longest test; this shared machine ran it 2-3x slower under load.
 pytestmark = pytest.mark.timeout(300)
