@@ -284,6 +284,7 @@ STREAM_JAR = Path(_env("STREAM_JAR", str(CACHE / "jars" / f"game-events-stream-s
 # on Kafka's record timestamps, is dropped (or quarantined, with other content). The state
 # keeps an id until the newest Kafka time the stream has seen passes it by window + grace,
 # the grace covering partitions that lag behind the others.
+STREAM_DEDUP = _env("STREAM_DEDUP", "on")
 DEDUP_WINDOW_MS = _duration_ms("DEDUP_WINDOW", "1 hour")
 DEDUP_GRACE_MS = _duration_ms("DEDUP_GRACE", "15 minutes")
 # The deduplication's state, one file of ids per batch, beside the checkpoint whose batches
