@@ -180,5 +180,58 @@ def main(n: int = 1_000_000, rounds: int = 2):
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+def state_size(n: int, files: int = 10) -> dict:
+    """The driver's memory with n ids in the window: n new records in `files` batches through
+    the keylog gather and KeyLog.Table (noop write; a one-day window: the records are 1 ms apart), then the table's size, the JVM's heap in
+    use after a GC, and its RSS."""
+    tmp = Path(tempfile.mkdtemp(prefix="dedup-state-"))
+    session = (SparkSession.builder.master("local[2]").appName("dedup_state")
+               .config("spark.ui.enabled", "false").config("spark.sql.session.timeZone", "UTC")
+               .config("spark.driver.extraJavaOptions", "-XX:+UseParallelGC")
+               .config("spark.local.dir", str(tmp / "local"))
+               .config("spark.driver.memory", os.environ.get("DRIVER_MEMORY", "1g"))
+               .config("spark.driver.extraClassPath", os.environ.get("STREAM_JAR", ""))
+               .getOrCreate())
+    session.sparkContext.setLogLevel("WARN")
+    from game_events.stream import dedup as option_c
+    try:
+        source = tmp / "source"
+        records(session, n).repartition(files).write.parquet(str(source))
+        d = option_c.Deduplicator(session, 86_400_000, 900_000, f"file://{tmp}/ids")
+        jvm = session.sparkContext._jvm
+        pid = jvm.java.lang.ProcessHandle.current().pid()
+        rss = []
+
+        def land(batch, batch_id):
+            d.gather(batch, batch_id).write.format("noop").mode("overwrite").save()
+            d.decide(batch_id)
+            rss.append(int(next(ln.split()[1] for ln in Path(f"/proc/{pid}/status").read_text().splitlines()
+                                if ln.startswith("VmRSS:"))) // 1024)
+
+        t0 = time.monotonic()
+        query = (session.readStream.schema(SCHEMA).option("maxFilesPerTrigger", 1).parquet(str(source))
+                 .writeStream.foreachBatch(land).option("checkpointLocation", str(tmp / "cp"))
+                 .trigger(availableNow=True).start())
+        query.awaitTermination()
+        seconds = time.monotonic() - t0
+        runtime = jvm.java.lang.Runtime.getRuntime()
+        jvm.java.lang.System.gc()
+        heap = (runtime.totalMemory() - runtime.freeMemory()) // 2**20
+        ids_bytes = sum(p.stat().st_size for p in (tmp / "ids").glob("batch-*.ids"))
+        t1 = time.monotonic()
+        again = option_c.Deduplicator(session, 86_400_000, 900_000, f"file://{tmp}/ids")
+        again.recover()
+        return {"ids": d.table.size(), "batches": len(rss), "seconds": round(seconds, 1),
+                "rss_mib_after_each_batch": rss, "heap_used_mib_after_gc": heap,
+                "driver_memory": os.environ.get("DRIVER_MEMORY", "1g"), "ids_files_mib": ids_bytes // 2**20,
+                "recover_s": round(time.monotonic() - t1, 1), "recovered_ids": again.table.size()}
+    finally:
+        session.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 if __name__ == "__main__":
-    main(*(int(a) for a in sys.argv[1:]))
+    if os.environ.get("STATE_IDS"):
+        print(json.dumps(state_size(int(os.environ["STATE_IDS"])), indent=1))
+    else:
+        main(*(int(a) for a in sys.argv[1:]))

@@ -168,7 +168,7 @@ def land_batch(records: DataFrame, batch_id: int) -> None:
     log.info("batch %d: landed %d events, quarantined %d bad records, dropped %d duplicates, in %.1fs (%.1fs for "
              "the events; since start: %d landed, %d quarantined, %d duplicates)", batch_id, landed, bad, dups,
              time.monotonic() - t0, events_s, TOTALS["landed"], TOTALS["quarantined"], TOTALS["duplicates"])
-    write_progress(batch_id=batch_id)
+    write_progress(batch_id=batch_id, **({"dedup_ids": dd.table.size()} if dd else {}))
 
 
 # The process's Deduplicator, set by the job once its session exists (job.main); unset, the

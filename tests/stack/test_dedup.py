@@ -2,6 +2,7 @@
 reused with other content is quarantined with its reason, records without an id are never
 merged, and after the stream's SIGKILL a retry of an id landed before it is still dropped."""
 import json
+import re
 import uuid
 
 import pytest
@@ -63,6 +64,11 @@ def test_retries_land_once_and_a_reused_id_with_other_content_is_quarantined(pip
     assert reason.startswith("event_id reused with other content (first copy: partition 0 offset "), reason
     # Forty copies dropped: each id's two retries.
     wait_for(lambda: stream_progress()["duplicates"] - before == 40, 60, what="the stream's count of duplicates")
+    # `make status` prints the same count.
+    out = launcher("status", check=False).stdout
+    shown = re.search(r"^stream .*, duplicates dropped (\d+) \((\d+) ids in the window\),", out, re.M)
+    assert shown and int(shown[1]) == stream_progress()["duplicates"], out
+    assert int(shown[2]) == stream_progress()["dedup_ids"] >= 20, out  # this test's 20 ids at least
 
 
 def test_a_retry_after_the_streams_sigkill_is_still_dropped(pipeline, tag):

@@ -142,7 +142,12 @@ public final class KeyLog {
   public static final class Table {
     public static final byte LAND = 0, DUP = 1, CONFLICT = 2;
     private static final long EMPTY = Long.MIN_VALUE;
-    private long[] hi, lo, fp, ts, po;
+    // 32 bytes a slot, at most three quarters full: the id (two longs), the packed position, the
+    // fingerprint folded to 32 bits and Kafka's time in seconds since BASE_S (to 2085).
+    private static final int FREE = Integer.MIN_VALUE;
+    private static final long BASE_S = 1_500_000_000L;
+    private long[] hi, lo, po;
+    private int[] fp, ts;
     private int size, mask;
     private final long window, keep;
     private long clock = EMPTY, swept = EMPTY;
@@ -159,8 +164,8 @@ public final class KeyLog {
     }
 
     private void alloc(int cap) {
-      hi = new long[cap]; lo = new long[cap]; fp = new long[cap]; ts = new long[cap]; po = new long[cap];
-      Arrays.fill(ts, EMPTY);
+      hi = new long[cap]; lo = new long[cap]; po = new long[cap]; fp = new int[cap]; ts = new int[cap];
+      Arrays.fill(ts, FREE);
       mask = cap - 1;
       size = 0;
     }
@@ -172,24 +177,30 @@ public final class KeyLog {
       long x = h * 0x9E3779B97F4A7C15L ^ l;
       x ^= x >>> 29;
       int i = (int) x & mask;
-      while (ts[i] != EMPTY && !(hi[i] == h && lo[i] == l)) i = (i + 1) & mask;
+      while (ts[i] != FREE && !(hi[i] == h && lo[i] == l)) i = (i + 1) & mask;
       return i;
     }
 
     private void set(long h, long l, long f, long t, long pos) {
       int i = slot(h, l);
-      if (ts[i] == EMPTY) size++;
-      hi[i] = h; lo[i] = l; fp[i] = f; ts[i] = t; po[i] = pos;
-      if (size * 2 > hi.length) resize(hi.length * 2);
+      if (ts[i] == FREE) size++;
+      hi[i] = h; lo[i] = l; fp[i] = fold(f); ts[i] = (int) (Math.floorDiv(t, 1000L) - BASE_S); po[i] = pos;
+      if (size * 4L > hi.length * 3L) resize(hi.length * 2);
     }
+
+    private static int fold(long f) { return (int) (f ^ (f >>> 32)); }
+
+    /** Kafka's time of slot i's first copy, in ms, to the second (below the real time by < 1 s). */
+    private long at(int i) { return (ts[i] + BASE_S) * 1000L; }
 
     /** Rebuilds the arrays at capacity cap, without the entries older than the window and grace. */
     private void resize(int cap) {
-      long[] h = hi, l = lo, f = fp, t = ts, p = po;
+      long[] h = hi, l = lo, p = po;
+      int[] f = fp, t = ts;
       long oldest = clock == EMPTY ? EMPTY : clock - keep;
       alloc(cap);
       for (int j = 0; j < h.length; j++) {
-        if (t[j] == EMPTY || t[j] < oldest) continue;
+        if (t[j] == FREE || (t[j] + BASE_S) * 1000L < oldest) continue;
         int i = slot(h[j], l[j]);
         hi[i] = h[j]; lo[i] = l[j]; fp[i] = f[j]; ts[i] = t[j]; po[i] = p[j];
         size++;
@@ -203,7 +214,7 @@ public final class KeyLog {
       if (clock == EMPTY || (swept != EMPTY && clock - swept < keep / 10)) return;
       int cap = hi.length;
       resize(cap);
-      while (cap > (1 << 16) && size * 8 < cap) cap /= 2;
+      while (cap > (1 << 16) && size * 8L < cap) cap /= 2;
       if (cap != hi.length) resize(cap);
     }
 
@@ -245,14 +256,14 @@ public final class KeyLog {
         long pos = log[at + 4] << 48 | log[at + 5];
         if (clock == EMPTY || t > clock) clock = t;
         int i = slot(h, l);
-        boolean known = ts[i] != EMPTY && ts[i] >= clock - keep;
-        if (!known || t - ts[i] > window) {
+        boolean known = ts[i] != FREE && at(i) >= clock - keep;
+        if (!known || t - at(i) > window) {
           set(h, l, f, t, pos); // the first copy in the window, or a copy after it
           added[nAdded++] = h; added[nAdded++] = l; added[nAdded++] = f; added[nAdded++] = t; added[nAdded++] = pos;
-        } else if (po[i] == pos || ts[i] - t > window) {
+        } else if (po[i] == pos || at(i) - t > window) {
           verdict[r] = LAND; // itself, on a replay; or a copy far older than the first
         } else {
-          verdict[r] = fp[i] == f ? DUP : CONFLICT;
+          verdict[r] = fp[i] == fold(f) ? DUP : CONFLICT;
           if (nDrops + 4 > drops.length) drops = Arrays.copyOf(drops, drops.length * 2);
           drops[nDrops++] = log[at + 4]; drops[nDrops++] = log[at + 5]; drops[nDrops++] = verdict[r];
           drops[nDrops++] = po[i];
