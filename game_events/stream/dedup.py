@@ -94,7 +94,7 @@ class Deduplicator:
     def decided(self, batch_id: int) -> Verdicts:
         """What a batch that landed before a restart dropped, from its file."""
         rows = self.table_class.droppedIn(self._conf(), self.directory, batch_id)
-        dropped = DataFrame(self.table_class.droppedFrame(self.session._jsparkSession, rows), self.session) \
+        dropped = DataFrame(self.table_class.framed(self.session._jsparkSession, rows), self.session) \
             if rows.size() else None
         kinds = [r.getInt(2) for r in rows]
         return Verdicts({"land": 0, "dup": kinds.count(1), "conflict": kinds.count(2)}, dropped)

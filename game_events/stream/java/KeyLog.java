@@ -287,7 +287,7 @@ public final class KeyLog {
 
     public Dataset<Row> droppedFrame(SparkSession s) { return s.createDataFrame(dropped(), DROPPED); }
 
-    public static Dataset<Row> droppedFrame(SparkSession s, List<Row> rows) { return s.createDataFrame(rows, DROPPED); }
+    public static Dataset<Row> framed(SparkSession s, List<Row> rows) { return s.createDataFrame(rows, DROPPED); }
 
     public int drops() { return nDrops / 4; }
     public int additions() { return nAdded / 5; }
