@@ -1,5 +1,5 @@
 """The deduplication's window on the real stack, with a short one (the stream restarted with
-DEDUP_WINDOW=20 seconds for this module): an id resent after the window lands again, as
+DEDUP_WINDOW=12 seconds for this module): an id resent after the window lands again, as
 documented; a backlog written while the stream was down, older than the window when it is
 read, lands in full, its retries dropped; and under a steady load of many windows the ids
 the stream holds stay bounded."""
@@ -18,7 +18,7 @@ from tests.support.load import Load
 from tests.support.waits import wait_for
 
 API = settings.API_URL
-WINDOW_S, GRACE_S = 20, 5
+WINDOW_S, GRACE_S = 12, 3
 pytestmark = pytest.mark.timeout(900, func_only=True)
 
 
