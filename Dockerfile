@@ -21,7 +21,7 @@ RUN apt-get update -qq && apt-get install -y -qq --no-install-recommends ca-cert
 COPY pyproject.toml /opt/game-events/
 COPY game_events/__init__.py /opt/game-events/game_events/
 COPY stack/install.sh stack/versions.env stack/pom.xml /opt/game-events/stack/
-COPY game_events/stream/java/ApiForm.java /opt/game-events/game_events/stream/java/
+COPY game_events/stream/java/ /opt/game-events/game_events/stream/java/
 RUN apt-get update -qq \
  && INSTALL_BROWSER=0 bash /opt/game-events/stack/install.sh \
  && rm -rf /var/lib/apt/lists/* /root/.cache/pip

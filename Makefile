@@ -15,7 +15,7 @@ endif
 
 .PHONY: install up down status logs reset api stream demo test test-cluster test-unit test-quick report openapi compact bench bench-smoke
 
-.venv/.installed: pyproject.toml stack/versions.env stack/pom.xml stack/install.sh game_events/stream/java/ApiForm.java
+.venv/.installed: pyproject.toml stack/versions.env stack/pom.xml stack/install.sh $(wildcard game_events/stream/java/*.java)
 	bash stack/install.sh
 	touch $@
 

@@ -62,15 +62,19 @@ def _run(events: int, rounds: int) -> dict:
     relevant = preload(topic_name, events)
     out = {"events": events, "relevant": relevant, "max_offsets_per_trigger": settings.MAX_OFFSETS_PER_TRIGGER,
            "min_partitions": settings.STREAM_MIN_PARTITIONS, "rounds": rounds}
-    runs: dict[str, list[dict]] = {"ours": [], "ours_sql": [], "seed": [], "floor": []}
+    runs: dict[str, list[dict]] = {"ours": [], "ours_nodedup": [], "ours_sql": [], "seed": [], "floor": []}
     # ABAB: each round runs every job once, each from a cold checkpoint of its own.
     for i in range(rounds):
         base = f"/tmp/bench/drain-{t}/{i}"
-        def ours(parser: str) -> dict:
-            return {"EVENTS_TOPIC": topic_name, "EVENTS_PATH": f"{base}/{parser}/events", "STREAM_PARSER": parser,
-                    "BAD_EVENTS_PATH": f"{base}/{parser}/bad", "CHECKPOINT_PATH": f"{base}/{parser}/checkpoint"}
-        # Ours with each parser (game_events.stream.parsers): java, the default, and sql.
-        jobs = {"ours": ("drain_ours.py", (), ours("java")), "ours_sql": ("drain_ours.py", (), ours("sql")),
+        def ours(parser: str, dedup: str = "on") -> dict:
+            at = f"{base}/{parser}-{dedup}"
+            return {"EVENTS_TOPIC": topic_name, "EVENTS_PATH": f"{at}/events", "STREAM_PARSER": parser,
+                    "STREAM_DEDUP": dedup, "BAD_EVENTS_PATH": f"{at}/bad", "CHECKPOINT_PATH": f"{at}/checkpoint",
+                    "DEDUP_PATH": f"{at}/checkpoint/dedup"}
+        # Ours with each parser (game_events.stream.parsers): java, the default, and sql; and
+        # java without the deduplication, for what it costs.
+        jobs = {"ours": ("drain_ours.py", (), ours("java")), "ours_nodedup": ("drain_ours.py", (), ours("java", "off")),
+                "ours_sql": ("drain_ours.py", (), ours("sql")),
                 "seed": ("drain_seed.py", (f"{base}/seed/events", f"{base}/seed/checkpoint"),
                          {"EVENTS_TOPIC": topic_name}),
                 "floor": ("drain_floor.py", (f"{base}/floor/events", f"{base}/floor/checkpoint"),
@@ -99,6 +103,8 @@ def _run(events: int, rounds: int) -> dict:
     out["floor_ratio"] = round(med["floor"] / med["seed"], 2)
     out["ours_over_floor_time"] = round(out["ours"]["seconds"]["median"] / out["floor"]["seconds"]["median"], 2)
     out["sql_ratio"] = round(med["ours_sql"] / med["seed"], 2)
+    out["dedup_over_nodedup_time"] = round(out["ours"]["seconds"]["median"] / out["ours_nodedup"]["seconds"]["median"],
+                                           2)
     out["sql_over_java_time"] = round(out["ours_sql"]["seconds"]["median"] / out["ours"]["seconds"]["median"], 2)
     return common.save("drain", out)
 

@@ -39,6 +39,19 @@ def _typed(kind: type, name: str, default: str):
         raise ValueError(f"{name}={raw!r} is not a number") from None
 
 
+_MS_PER = {"millisecond": 1, "second": 1000, "minute": 60_000, "hour": 3_600_000, "day": 86_400_000}
+
+
+def _duration_ms(name: str, default: str) -> int:
+    """A duration written as Spark writes a trigger's ("10 seconds", "1 hour"), in milliseconds."""
+    raw = _env(name, default)
+    words = raw.split()
+    unit = words[1].lower().removesuffix("s") if len(words) == 2 else ""
+    if unit not in _MS_PER or not words[0].isdigit():
+        raise ValueError(f"{name}={raw!r} is not a duration like '90 seconds' or '1 hour'")
+    return int(words[0]) * _MS_PER[unit]
+
+
 def _port(name: str, default: str) -> int:
     port = _typed(int, name, default)
     PORT_VARS[port] = name
@@ -267,6 +280,16 @@ STREAM_MAX_FAILURES = _typed(int, "STREAM_MAX_FAILURES", "10")
 # built-in functions alone, no jar). The stream falls back to "sql" when the jar is unusable.
 STREAM_PARSER = _env("STREAM_PARSER", "java")
 STREAM_JAR = Path(_env("STREAM_JAR", str(CACHE / "jars" / f"game-events-stream-spark-{VERSIONS['SPARK_VERSION']}.jar")))
+# Deduplication by event id (game_events/stream/dedup.py): a copy of an id within the window,
+# on Kafka's record timestamps, is dropped (or quarantined, with other content). The state
+# keeps an id until the newest Kafka time the stream has seen passes it by window + grace,
+# the grace covering partitions that lag behind the others.
+STREAM_DEDUP = _env("STREAM_DEDUP", "on")
+DEDUP_WINDOW_MS = _duration_ms("DEDUP_WINDOW", "1 hour")
+DEDUP_GRACE_MS = _duration_ms("DEDUP_GRACE", "15 minutes")
+# The deduplication's state, one file of ids per batch, beside the checkpoint whose batches
+# they follow: restoring or removing the checkpoint takes them along.
+DEDUP_PATH = _env("DEDUP_PATH", f"{CHECKPOINT_PATH}/dedup")
 # Where the job writes its counters after each batch, for `make status`; unset: nowhere.
 STREAM_PROGRESS_FILE = _env("STREAM_PROGRESS_FILE", None)
 # Touched once the streaming query runs, so the launcher knows it is up; unset: nothing.

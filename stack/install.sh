@@ -79,11 +79,11 @@ jars spark-kafka "$SPARK_VERSION"
 jars presto-asm "$ASM_VERSION"
 jars jmx-exporter "$JMX_EXPORTER_VERSION"
 
-# The stream's parser of the API's form, compiled against the pinned Spark (stack/pom.xml
-# says why it is named for that version); rebuilt when its source is newer than the jar.
-stream_src="$root/game_events/stream/java/ApiForm.java"
+# The stream's Java (its parser of the API's form, its deduplication), compiled against the
+# pinned Spark (stack/pom.xml says why it is named for that version); rebuilt when any of its
+# sources is newer than the jar.
 stream_jar="$cache/jars/game-events-stream-spark-$SPARK_VERSION.jar"
-if [ ! -f "$stream_jar" ] || [ "$stream_src" -nt "$stream_jar" ]; then
+if [ ! -f "$stream_jar" ] || [ -n "$(find "$root/game_events/stream/java" -name '*.java' -newer "$stream_jar")" ]; then
   step "maven: the stream's parser (game_events/stream/java) against Spark $SPARK_VERSION"
   mvn -q "${mvn_flags[@]}" -P stream-parser "${mvn_props[@]}" package >/dev/null \
     || die "maven could not build the stream's parser; STREAM_PARSER=sql runs without it"

@@ -62,6 +62,7 @@ def counters() -> list[str]:
     if running_pid(BY_NAME["stream"]) and STREAM_PROGRESS.exists():
         p = json.loads(STREAM_PROGRESS.read_text())
         lines.append(f"stream  {p['batches']} batches, landed {p['landed']}, quarantined {p['quarantined']}, "
+                     f"duplicates dropped {p.get('duplicates', 0)} ({p.get('dedup_ids', 0)} ids in the window), "
                      f"restarts {p['restarts']} since the job started (last update {p['time']}); "
                      f"{p.get('parser', 'unknown')} parser")
     else:

@@ -10,7 +10,7 @@ from pyspark.sql import DataFrame
 
 from game_events import settings, spark
 from game_events.storage.hadoopfs import HadoopFs
-from game_events.stream import metrics, parsers
+from game_events.stream import dedup, landing, metrics, parsers
 from game_events.stream.landing import land_batch, landed_files
 from game_events.stream.progress import TOTALS, mark_ready, write_progress
 
@@ -62,6 +62,28 @@ def refuse_orphaned_output(session) -> None:
                 f"bin/hadoop fs -rm -r {settings.CHECKPOINT_PATH} {settings.EVENTS_PATH} {settings.BAD_EVENTS_PATH}")
 
 
+def use_deduplicator(session) -> dedup.Deduplicator | None:
+    """The landing's deduplicator for this driver (STREAM_DEDUP=on), None when it is off."""
+    if settings.STREAM_DEDUP not in ("on", "off"):
+        raise SystemExit(f"error: STREAM_DEDUP={settings.STREAM_DEDUP!r}; it is on or off")
+    if settings.STREAM_DEDUP == "off":
+        log.warning("STREAM_DEDUP=off: a client's retries land as often as they are sent")
+        landing.DEDUP.pop("deduplicator", None)
+        return None
+    landing.DEDUP["deduplicator"] = d = dedup.Deduplicator(session)
+    return d
+
+
+def recover(deduplicator: dedup.Deduplicator | None) -> None:
+    """The table of ids as the batches' files left it, at each start of the query: a restart
+    (or a failed query's restart in this process) decides a replayed batch as its first run did."""
+    if deduplicator is None:
+        return
+    files = deduplicator.recover()
+    log.info("deduplication by event_id within %d s of Kafka time: %d ids from %d batch files in %s",
+             settings.DEDUP_WINDOW_MS // 1000, deduplicator.table.size(), files, deduplicator.directory)
+
+
 def run_with_restarts(start, max_failures: int = settings.STREAM_MAX_FAILURES) -> None:
     """Runs the streaming query that start() starts and restarts it from its checkpoint
     when it fails (Kafka, HDFS or the network went away), with a growing pause. It gives
@@ -99,7 +121,10 @@ def main() -> None:
     log.info("streaming %s from %s to %s every %s", settings.TOPIC, settings.KAFKA_BOOTSTRAP, settings.EVENTS_PATH,
              settings.TRIGGER)
 
+    deduplicator = use_deduplicator(session)
+
     def start():
+        recover(deduplicator)
         query = start_query(session)
         mark_ready()  # tells the launcher the query runs
         return query

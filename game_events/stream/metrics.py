@@ -31,6 +31,7 @@ REASON_KINDS = (
     ("invalid_field", r"invalid field "),
     ("wrong_json_type", r"field [^ ]+ must be a JSON "),
     ("too_long", r"field [^ ]+ too long$"),
+    ("event_id_conflict", r"event_id reused with other content "),
 )
 OTHER = "other"  # a reason no kind matches: a rule added without a kind
 KINDS = tuple(k for k, _ in REASON_KINDS) + (OTHER,)
@@ -45,6 +46,8 @@ _quarantined = Counter(names.ROWS_QUARANTINED, "Records landed in hive_bad_event
                        "broke (" + ", ".join(KINDS) + ")", ["reason"], registry=REGISTRY)
 _duration = Histogram(names.BATCH_DURATION, "One micro-batch, from the start of its landing to its commit",
                       buckets=DURATION_BUCKETS, registry=REGISTRY)
+_duplicates = Counter(names.DUPLICATES, "Records dropped as copies of an event id already landed within the "
+                      "window (same id, same content)", registry=REGISTRY)
 _restarts = Counter(names.RESTARTS, "Restarts of the streaming query from its checkpoint", registry=REGISTRY)
 # Every kind exists from the start, at 0, so that increase() sees the first bad record.
 _by_kind = {k: _quarantined.labels(k) for k in KINDS}
@@ -65,13 +68,16 @@ def reason_kind_column():
     return kind.alias("kind")
 
 
-def count_batch(landed: int, quarantined: Mapping[str, int], seconds: float) -> None:
-    """One landed micro-batch: its events, its quarantined records by kind, its duration."""
+def count_batch(landed: int, quarantined: Mapping[str, int], seconds: float, duplicates: int = 0) -> None:
+    """One landed micro-batch: its events, its quarantined records by kind, its duplicates
+    dropped, its duration."""
     TOTALS["batches"] += 1
     TOTALS["landed"] += landed
     TOTALS["quarantined"] += sum(quarantined.values())
+    TOTALS["duplicates"] += duplicates
     _batches.inc()
     _landed.inc(landed)
+    _duplicates.inc(duplicates)
     for kind, n in quarantined.items():
         _by_kind.get(kind, _by_kind[OTHER]).inc(n)
     _duration.observe(seconds)

@@ -6,6 +6,7 @@ rules and the dashboard to these names (tests/unit/test_prometheus.py).
     game_stream_batches_total                     counter: micro-batches landed
     game_stream_rows_landed_total                 counter: valid events landed in hive_events
     game_stream_rows_quarantined_total            counter: records landed in hive_bad_events
+    game_stream_duplicates_dropped_total          counter: records dropped as copies of an event id
     game_stream_batch_duration_seconds            histogram: one micro-batch, start to commit
     game_stream_kafka_lag_records{partition}      gauge: the topic's end offset less the
                                                   stream's committed one, per partition
@@ -19,10 +20,11 @@ PREFIX = "game_stream_"
 BATCHES = PREFIX + "batches_total"
 ROWS_LANDED = PREFIX + "rows_landed_total"
 ROWS_QUARANTINED = PREFIX + "rows_quarantined_total"
+DUPLICATES = PREFIX + "duplicates_dropped_total"
 BATCH_DURATION = PREFIX + "batch_duration_seconds"
 KAFKA_LAG = PREFIX + "kafka_lag_records"
 RESTARTS = PREFIX + "restarts_total"
 # The lag exporter's own (game_events/stream/lag_exporter.py): a scrape that could not read
 # one side of the lag counts here, by source (kafka or hdfs), and serves no lag sample.
 LAG_ERRORS = PREFIX + "lag_read_errors_total"
-NAMES = (BATCHES, ROWS_LANDED, ROWS_QUARANTINED, BATCH_DURATION, KAFKA_LAG, RESTARTS, LAG_ERRORS)
+NAMES = (BATCHES, ROWS_LANDED, ROWS_QUARANTINED, DUPLICATES, BATCH_DURATION, KAFKA_LAG, RESTARTS, LAG_ERRORS)

@@ -144,9 +144,10 @@ def jar_problem(jar: Path, spark_version: str) -> str | None:
     return None
 
 
-def _java_class(session):
+def jvm_class(session, name: str = JAVA_CLASS):
+    """The class in the session's JVM (a py4j JavaClass), or a JavaPackage when it is not there."""
     jvm = session.sparkContext._jvm
-    for part in JAVA_CLASS.split("."):
+    for part in name.split("."):
         jvm = getattr(jvm, part)
     return jvm
 
@@ -156,7 +157,7 @@ def java_form(misses=None) -> Column:
     (see misses_counter) that counts the records for which it is null, or None."""
     from pyspark.sql import SparkSession
 
-    cls = _java_class(SparkSession.getActiveSession())
+    cls = jvm_class(SparkSession.getActiveSession())
     return Column(cls.column(F.col("value")._jc, catalogue.wire_spec(), misses))
 
 
@@ -166,7 +167,7 @@ def load_problem(session) -> str | None:
     from py4j.java_gateway import JavaClass
     from py4j.protocol import Py4JError
 
-    if not isinstance(_java_class(session), JavaClass):
+    if not isinstance(jvm_class(session), JavaClass):
         return f"{JAVA_CLASS} is not on the classpath"
     try:
         java_form()
@@ -191,6 +192,22 @@ def choose(session, wanted: str = settings.STREAM_PARSER, jar: Path = settings.S
         log.warning("STREAM_PARSER=java, but %s: parsing with Spark's built-in functions (sql) instead", problem)
         return SQL
     return JAVA
+
+
+def require_class(session, name: str, what: str, jar: Path = settings.STREAM_JAR):
+    """A class of the stream's jar in this session's JVM, loading the jar (ADD JAR, as choose()
+    does) when it is not there yet; raises, naming `what` needs it, when it cannot be had."""
+    from py4j.java_gateway import JavaClass
+
+    if not isinstance(jvm_class(session, name), JavaClass):
+        problem = jar_problem(jar, session.version)
+        if problem:
+            raise RuntimeError(f"{what} needs {name}, but {problem}")
+        session.sql(f"ADD JAR '{jar}'")
+    cls = jvm_class(session, name)
+    if not isinstance(cls, JavaClass):
+        raise RuntimeError(f"{what} needs {name}, and {jar} does not hold it (make install rebuilds it)")
+    return cls
 
 
 # --- the seam ------------------------------------------------------------------------

@@ -11,7 +11,7 @@ from pathlib import Path
 from game_events import settings
 
 # Counted since the job started.
-TOTALS = {"batches": 0, "landed": 0, "quarantined": 0, "restarts": 0}
+TOTALS = {"batches": 0, "landed": 0, "quarantined": 0, "duplicates": 0, "restarts": 0}
 # What the job runs with, once chosen (the parser: see parsers.active).
 CHOSEN: dict[str, str] = {}
 

@@ -2,6 +2,7 @@
 its partitions with the stream's executors on both Spark workers, bad records judged there
 too, Presto's splits on its worker, the report's answers, and the profile's memory."""
 import re
+import uuid
 from collections import Counter
 
 import pytest
@@ -119,3 +120,22 @@ def test_prometheus_scrapes_every_node_and_each_is_up(pipeline, monitoring):
         raise AssertionError(f"{e}; want every one of {sorted(SCRAPED)} up, got {targets}") from None
     record_figure("cluster profile: Prometheus' targets, all up", sorted(
         (s["metric"]["service"], s["metric"]["job"]) for s in up))
+
+
+def test_a_retry_in_another_partition_is_dropped(pipeline, tag):
+    """The same event (one id, one content) written to each of the six partitions, as the API
+    writes it: one row lands, and the stream drops the other five as duplicates."""
+    from game_events import catalogue
+    from tests.support.engines import caught_up, stream_progress
+
+    wait_for(caught_up, 120, what="the stream to catch up")
+    before = stream_progress()["duplicates"]
+    user = f"retry-{tag}"
+    event = catalogue.EVENTS["get_paid"]
+    value = catalogue.encode(catalogue.record(str(uuid.uuid4()), {"Accept": "*/*", "Host": "cluster.example", "User-Agent": "test"},
+                                              event.build({"user": user, "amount": "11"})))
+    for partition in range(6):
+        topic.produce(settings.TOPIC, [value], partition=partition)
+    wait_for(caught_up, 120, what="the stream to catch up")
+    assert presto_rows(f"select amount from hive_events where user = '{user}'") == [(11,)]
+    assert stream_progress()["duplicates"] - before == 5

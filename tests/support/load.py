@@ -7,6 +7,7 @@ import json
 import re
 import threading
 import time
+import uuid
 from collections import Counter
 from dataclasses import dataclass
 
@@ -122,10 +123,17 @@ def assert_same_rows(got: list[dict], want: list[dict], what: str) -> None:
 
 class Load:
     """Steady load on the API: `threads` clients, each sending one request after another,
-    every request with its own user name so that Presto can tell them apart."""
+    every request with its own user name so that Presto can tell them apart. With retry, a
+    client makes each event's id itself and sends the event again with that id, after a 503
+    or no answer within `timeout` s, until a 2xx (each attempt is in `sent`), as a game client
+    that retries does."""
 
-    def __init__(self, tag: str, threads: int = 6, pause: float = 0.02):
-        self.tag, self.threads, self.pause = tag, threads, pause
+    def __init__(self, tag: str, threads: int = 6, pause: float = 0.02, retry: bool = False, timeout: float = 20,
+                 resend_previous: bool = False):
+        self.tag, self.threads, self.pause, self.retry, self.timeout = tag, threads, pause, retry, timeout
+        # With resend_previous (and retry), each client sends its previous event again, with its id,
+        # after each new one: a copy that reaches the topic a request later.
+        self.resend_previous = resend_previous
         self.sent: list[Sent] = []
         self._seq = iter(range(10**9))
         self._lock = threading.Lock()
@@ -133,19 +141,37 @@ class Load:
 
     def _client(self):
         session = requests.Session()
+        previous = None
         while not self._stop.is_set():
             with self._lock:
                 seq = next(self._seq)
             user = f"u{seq}-{self.tag}"
             event, params = request_for(seq, user)
+            own = {"event_id": str(uuid.uuid4())} if self.retry else {}
+            self._send(session, user, event, params, own)
+            if previous:
+                self._send(session, *previous)
+            previous = (user, event, params, own) if self.resend_previous else None
+            time.sleep(self.pause)
+
+    def _send(self, session, user, event, params, own) -> None:
+        """One event, sent (again, after a 503 or no answer, when the load retries)."""
+        first = time.monotonic()
+        while True:
             t0 = time.monotonic()
             try:
-                resp = session.get(settings.API_URL + event.route, params=params, headers=HEADERS, timeout=20)
+                resp = session.get(settings.API_URL + event.route, params={**params, **own}, headers=HEADERS,
+                                   timeout=self.timeout)
                 status, event_id = resp.status_code, resp.headers.get("Event-Id")
             except requests.RequestException:
-                status, event_id = 0, None
+                status, event_id = 0, own.get("event_id")
             with self._lock:
-                self.sent.append(Sent(user, event.event_type, params, HEADERS, status, t0, time.monotonic(), event_id))
+                self.sent.append(Sent(user, event.event_type, params, HEADERS, status, t0, time.monotonic(),
+                                      event_id))
+            # A retrying client goes on after the load stops, until its event is stored
+            # (bounded): an event it gave up on might still land.
+            if not self.retry or status == 200 or (self._stop.is_set() and time.monotonic() - first > 60):
+                break
             time.sleep(self.pause)
 
     def __enter__(self):
@@ -157,7 +183,7 @@ class Load:
     def __exit__(self, *exc):
         self._stop.set()
         for w in self._workers:
-            w.join(30)
+            w.join(90 if self.retry else 30)
 
     def answered(self, status: int = 200, after: float = 0.0) -> int:
         """How many requests sent after `after` (monotonic time) got `status`."""
@@ -195,7 +221,8 @@ def audit(tag: str, sent: list[Sent], name: str) -> dict:
     wait_for(caught_up, 300, interval=2, what="the stream to catch up with the topic")
     rows = landed_rows(f"\"user\" like '%-{tag}'")
     landed = Counter(r["user"] for r in rows)
-    by_user = {s.user: s for s in sent}
+    # A user's last attempt: its 2xx when a retrying client got one (every attempt has one id).
+    by_user = {s.user: s for s in sorted(sent, key=lambda s: s.status == 200)}
     acked = {s.user for s in sent if s.status == 200}
     refused = {s.user for s in sent if s.status == 503}
     wrong = []
@@ -207,16 +234,21 @@ def audit(tag: str, sent: list[Sent], name: str) -> dict:
                 wrong.append(f"{s.user} ({s.event_type}, answered {s.status}): {'; '.join(diffs)}")
     figures = {
         "requests": len(sent), "acknowledged": len(acked), "503": len(refused),
-        "other statuses": dict(Counter(s.status for s in sent if s.status not in (200, 503))),
+        # Each user's last attempt (a retrying client's others are its 503s and timeouts).
+        "other statuses": dict(Counter(s.status for s in by_user.values() if s.status not in (200, 503))),
         "landed": len(landed), "duplicates": sum(n - 1 for n in landed.values()),
         "missing": len(acked - landed.keys()), "landed after a 503": len(landed.keys() & refused),
         "never sent": len(landed.keys() - acked - refused), "rows not as sent": len(wrong),
+        "retries": len(sent) - len(by_user),
     }
     record_figure(name, figures)
     assert figures["other statuses"] == {}, figures
     # Every 2xx names an id of its own (Event-Id), a UUID in canonical form.
-    ids = [s.event_id for s in sent if s.status == 200]
-    assert all(re.fullmatch(CANONICAL_UUID, i or "") for i in ids) and len(set(ids)) == len(ids), ids[:10]
+    # (A retrying client's copies of one event share its id.)
+    ids = {s.user: s.event_id for s in sent if s.status == 200}
+    assert all(re.fullmatch(CANONICAL_UUID, i or "") for i in ids.values()), list(ids.values())[:10]
+    assert len(set(ids.values())) == len(ids), "two events answered with one id"
+    assert all(s.event_id == ids[s.user] for s in sent if s.status == 200), "one event answered with two ids"
     assert figures["missing"] == 0 and figures["duplicates"] == 0 and figures["never sent"] == 0, figures
     assert not wrong, f"{len(wrong)} landed rows differ from what was sent, e.g.:\n" + "\n".join(wrong[:10])
     return figures

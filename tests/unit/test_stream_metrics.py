@@ -15,7 +15,7 @@ from prometheus_client.exposition import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
 from game_events import settings
-from game_events.stream import lag, metrics, metrics_names
+from game_events.stream import dedup, lag, metrics, metrics_names
 from game_events.stream.lag_exporter import LagCollector, registry
 from game_events.stream.progress import TOTALS
 from tests.support.waits import wait_for
@@ -86,12 +86,14 @@ def reason_texts() -> list[str]:
 
 
 def test_every_reason_of_the_rules_has_a_kind_and_every_kind_a_reason():
-    texts = reason_texts()
-    assert len(texts) >= 15, texts  # the walk found the rules
+    # The rules' reasons, and the one the deduplication gives (its format filled in).
+    texts = reason_texts() + [dedup.CONFLICT_REASON % (0, 7)]
+    assert len(texts) >= 16, texts  # the walk found the rules
     kinds = {t: metrics.reason_kind(t) for t in texts}
     assert [t for t, k in kinds.items() if k == metrics.OTHER] == []
     assert set(kinds.values()) == set(metrics.KINDS) - {metrics.OTHER}
     assert metrics.reason_kind("unknown event_type: buy") == "unknown_event_type"
+    assert metrics.reason_kind(dedup.CONFLICT_REASON % (3, 12)) == "event_id_conflict"
     assert metrics.reason_kind("field amount must be a JSON number") == "wrong_json_type"
     assert metrics.reason_kind("something new") == metrics.OTHER
 
