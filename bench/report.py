@@ -83,7 +83,7 @@ AB_TARGET = {"metrics": ("ingest with metrics on within {bound}% of metrics off 
 
 def ab_section(m: dict, key: str, title: str, what: str, bound: float) -> tuple[list[str], tuple]:
     """The markdown of one A/B run of bench/metrics_cost.py, and its line in the targets."""
-    md = ["", f"## {title} (`bench/metrics_cost.py`{' --compare ids' if what == 'ids' else ''})", "",
+    md = ["", f"## {title} (`bench/metrics_cost.py{' --compare ids' if what == 'ids' else ''}`)", "",
           prose(key.replace("_", " "), **m), ""]
     md += table(["request", "concurrency", "on req/s", "off req/s", "on/off (per round)", "overhead",
                  "on p50/p99 ms", "off p50/p99 ms", "on CPU ms/req", "off CPU ms/req", "CPU on vs off",
