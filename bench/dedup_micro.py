@@ -8,7 +8,7 @@ JSON object: wall and JVM CPU seconds per variant and the verdicts (checked agai
 generator).
 
     STREAM_JAR=<the stream's jar> PYTHONPATH=. .venv/bin/python -m bench.dedup_micro [records] [rounds]
-    STATE_IDS=10000000 DRIVER_MEMORY=2g ... -m bench.dedup_micro      # the driver's memory with that many ids
+    STATE_IDS=10000000 SPARK_DRIVER_MEMORY=2g ... -m bench.dedup_micro      # the driver's memory with that many ids
 
 docs/dedup-design.md holds the figures and the transformWithState design it was measured
 against. It writes only under a new directory in /tmp, removed at the end.
@@ -26,6 +26,7 @@ from pathlib import Path
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
+from game_events import settings
 from game_events.stream import dedup
 
 CLEAN = bool(os.environ.get("CLEAN"))  # no retries and no conflicts: every record new
@@ -71,7 +72,7 @@ def new_session(tmp: Path, name: str):
                .config("spark.ui.enabled", "false").config("spark.sql.session.timeZone", "UTC")
                .config("spark.driver.extraJavaOptions", "-XX:+UseParallelGC")
                .config("spark.local.dir", str(tmp / "local"))
-               .config("spark.driver.memory", os.environ.get("DRIVER_MEMORY", "1g"))
+               .config("spark.driver.memory", settings.SPARK_DRIVER_MEMORY)
                .getOrCreate())
     session.sparkContext.setLogLevel("WARN")
     return session
@@ -161,7 +162,7 @@ def state_size(n: int, files: int = 10) -> dict:
         d.recover()  # as a restarted stream would: the same table, read back from the files
         return {"ids": held, "batches": len(rss), "seconds": round(seconds, 1),
                 "rss_mib_after_each_batch": rss, "heap_used_mib_after_gc": heap,
-                "driver_memory": os.environ.get("DRIVER_MEMORY", "1g"), "ids_files_mib": ids_bytes // 2**20,
+                "driver_memory": settings.SPARK_DRIVER_MEMORY, "ids_files_mib": ids_bytes // 2**20,
                 "recover_s": round(time.monotonic() - t1, 1), "recovered_ids": d.table.size()}
     finally:
         session.stop()

@@ -11,6 +11,11 @@ how many of each side's 2xx events reached Kafka, the on/off ratio per round and
 overhead of the medians.
 
     python -m bench.metrics_cost --requests 10000 --concurrency 8,32 --rounds 9
+
+With `--compare ids`, the same A/B measures what client-sent event ids cost (issue 26): two
+APIs as the stack's (metrics on), the "on" side's requests carrying an `event_id` (ab
+resends one GET, so one id; each batch event its own) and the "off" side's none, so the API
+makes one. Its results are saved as ids_cost.
 """
 from __future__ import annotations
 
@@ -21,6 +26,7 @@ import signal
 import subprocess
 import tempfile
 import time
+import uuid
 from pathlib import Path
 
 import requests as http
@@ -30,6 +36,8 @@ from game_events import settings, topic
 from stack import commands
 
 SIDES = ("on", "off")
+# What "on" and "off" mean: the API's metrics, or ids sent by the client.
+COMPARE = ("metrics", "ids")
 
 
 def start_api(metrics: bool, topic_name: str, folder: Path) -> tuple[subprocess.Popen, str]:
@@ -109,15 +117,19 @@ def summary(runs: list[dict]) -> dict:
 
 
 def pair(apis: dict, route: str, n: int, c: int, rounds: int, topic_name: str, marker: str,
-         body: list[dict] | None = None, folder: Path | None = None) -> dict:
+         body: list[dict] | None = None, folder: Path | None = None, on_body: list[dict] | None = None,
+         on_query: str = "") -> dict:
     """Both sides at one concurrency: a warm-up of each, then `rounds` rounds, each side once
-    per round, the side that goes first alternating."""
+    per round, the side that goes first alternating. The "on" side sends on_body for body,
+    and on_query added to its route, when given."""
     files = {}
     for side in SIDES:
         if body is not None:  # each side's events carry its own marker
             files[side] = folder / f"body-{side}.json"
-            files[side].write_text(json.dumps(body).replace(marker, f"{marker}-{side}"))
-    url = {side: apis[side][1] + route.replace(marker, f"{marker}-{side}") for side in SIDES}
+            files[side].write_text(json.dumps(on_body if side == "on" and on_body else body)
+                                   .replace(marker, f"{marker}-{side}"))
+    url = {side: apis[side][1] + route.replace(marker, f"{marker}-{side}") + (on_query if side == "on" else "")
+           for side in SIDES}
     size = len(body) if body is not None else 1
     for side in SIDES:  # a warm-up, not measured: the workers' first requests, the producers' connections
         warm = route.replace(marker, f"{marker}-warm-{side}")
@@ -147,7 +159,8 @@ def pair(apis: dict, route: str, n: int, c: int, rounds: int, topic_name: str, m
 
 
 def run(requests: int, concurrency: list[int], rounds: int = 3, batch_requests: int = 0, batch_size: int = 100,
-        batch_concurrency: int = 4) -> dict:
+        batch_concurrency: int = 4, compare: str = "metrics") -> dict:
+    ids = compare == "ids"
     run_tag = common.tag()
     topic_name = f"bench-metrics-{run_tag}"
     topic.create(topic_name, settings.TOPIC_PARTITIONS, settings.TOPIC_REPLICATION,
@@ -159,17 +172,18 @@ def run(requests: int, concurrency: list[int], rounds: int = 3, batch_requests: 
         try:
             for side in SIDES:
                 (folder / side).mkdir()
-                apis[side] = start_api(side == "on", topic_name, folder / side)
+                apis[side] = start_api(side == "on" or ids, topic_name, folder / side)
             for side in SIDES:
                 wait_healthy(apis[side][0], apis[side][1], folder / side / "api.log")
             for c in concurrency:
                 user = f"mcost-{run_tag}-c{c}"
                 rows.append(pair(apis, f"/purchase_a_sword?user={user}&type=gold", requests, c, rounds, topic_name,
-                                 user, folder=folder))
+                                 user, folder=folder, on_query=f"&event_id={uuid.uuid4()}" if ids else ""))
             if batch_requests:
                 user = f"mcost-{run_tag}-batch"
                 rows.append(pair(apis, "/events", batch_requests, batch_concurrency, rounds, topic_name, user,
-                                 body=batch.body(user, batch_size), folder=folder))
+                                 body=batch.body(user, batch_size), folder=folder,
+                                 on_body=batch.body(user, batch_size, client_ids=True) if ids else None))
             workers = {side: sum(1 for _ in common.process_tree(apis[side][0].pid)) - 1 for side in SIDES}
         finally:
             for proc, _ in apis.values():
@@ -178,7 +192,7 @@ def run(requests: int, concurrency: list[int], rounds: int = 3, batch_requests: 
         topic.delete(topic_name)
     except Exception as e:  # a broker restarting meanwhile: the topic stays, nothing else does
         print(f"could not delete topic {topic_name}: {e}", flush=True)
-    return common.save("metrics_cost", {"requests": requests, "rounds": rounds, "workers": workers,
+    return common.save("ids_cost" if ids else "metrics_cost", {"requests": requests, "rounds": rounds, "compare": compare, "workers": workers,
                                         "threads": settings.API_THREADS, "access_log": settings.API_ACCESS_LOG,
                                         "runs": rows})
 
@@ -191,9 +205,10 @@ def main():
     ap.add_argument("--batch-requests", type=int, default=200, help="POST /events per run (0: none)")
     ap.add_argument("--batch-size", type=int, default=100, help="events per POST")
     ap.add_argument("--batch-concurrency", type=int, default=4)
+    ap.add_argument("--compare", choices=COMPARE, default="metrics", help="what differs between the sides")
     args = ap.parse_args()
     run(args.requests, [int(c) for c in args.concurrency.split(",")], args.rounds, args.batch_requests,
-        args.batch_size, args.batch_concurrency)
+        args.batch_size, args.batch_concurrency, args.compare)
 
 
 if __name__ == "__main__":

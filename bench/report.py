@@ -75,6 +75,43 @@ def measured(results: dict) -> list[str]:
     return table(["benchmark", "measured at", "commit"], rows).splitlines()
 
 
+AB_TARGET = {"metrics": ("ingest with metrics on within {bound}% of metrics off (req/s, medians)", "with them on",
+                         "rounds' on/off", "metrics"),
+             "ids": ("ingest with client ids within {bound}% of ingest without (req/s, medians)", "with ids",
+                     "rounds' with/without", "ids")}
+
+
+def ab_section(m: dict, key: str, title: str, what: str, bound: float) -> tuple[list[str], tuple]:
+    """The markdown of one A/B run of bench/metrics_cost.py, and its line in the targets."""
+    md = ["", f"## {title} (`bench/metrics_cost.py{' --compare ids' if what == 'ids' else ''}`)", "",
+          prose(key.replace("_", " "), **m), ""]
+    md += table(["request", "concurrency", "on req/s", "off req/s", "on/off (per round)", "overhead",
+                 "on p50/p99 ms", "off p50/p99 ms", "on CPU ms/req", "off CPU ms/req", "CPU on vs off",
+                 "on 2xx in Kafka", "off 2xx in Kafka", "load (on; off)"],
+                [[x["route"] + (f" ({x['events_per_request']} events)" if x["events_per_request"] > 1 else ""),
+                  x["concurrency"], ranged(x["on"]["requests_per_s"]), ranged(x["off"]["requests_per_s"]),
+                  f"{x['ratio_rps']} ({', '.join(map(str, x['ratio_per_round']))})", f"{x['overhead_pct']}%",
+                  f"{x['on']['p50_ms']['median']:.0f}/{x['on']['p99_ms']['median']:.0f}",
+                  f"{x['off']['p50_ms']['median']:.0f}/{x['off']['p99_ms']['median']:.0f}",
+                  x["on"]["cpu_ms_per_request"]["median"], x["off"]["cpu_ms_per_request"]["median"],
+                  "" if x["cpu_overhead_pct"] is None else f"{x['cpu_overhead_pct']:+}%",
+                  f"{x['on']['in_kafka']}/{x['on']['events_2xx']} ({x['on']['durable_pct']}%)",
+                  f"{x['off']['in_kafka']}/{x['off']['events_2xx']} ({x['off']['durable_pct']}%)",
+                  f"{'/'.join(map(str, x['on']['load']))}; {'/'.join(map(str, x['off']['load']))}"]
+                 for x in m["runs"]]).splitlines()
+    label, side, rounds, tag = AB_TARGET[what]
+    gets = [x for x in m["runs"] if x["route"].startswith("GET")]
+    target = (label.format(bound=bound),
+              "; ".join(f"c={x['concurrency']}: " + (f"{x['overhead_pct']}% fewer" if x["overhead_pct"] >= 0
+                                                      else f"{-x['overhead_pct']}% more")
+                        + f" req/s {side} ({ranged(x['on']['requests_per_s'])} vs "
+                        f"{ranged(x['off']['requests_per_s'])}; {rounds} "
+                        f"{min(x['ratio_per_round'])}–{max(x['ratio_per_round'])}), CPU per request "
+                        + ("not measured" if x["cpu_overhead_pct"] is None else f"{x['cpu_overhead_pct']:+}%")
+                        for x in gets) or "not run",
+              all(x["overhead_pct"] <= bound for x in gets) if gets else None, tag)
+    return md, target
+
 def render(out: Path, scale: str, seconds: float, ran: list[str] | None = None, written: str | None = None) -> str:
     files = {p.stem: (json.loads(p.read_text()), p.stat().st_mtime) for p in sorted(out.glob("*.json"))}
     r = {name: result for name, (result, _) in files.items()}
@@ -129,33 +166,11 @@ def render(out: Path, scale: str, seconds: float, ran: list[str] | None = None, 
         targets.append(("batch endpoint ≥ 100,000 events/s acknowledged, every one in Kafka",
                         f"{ranged(b['events_per_s'])} events/s, {b['in_kafka']:,} of {b['events_2xx']:,} in Kafka",
                         b["events_per_s"]["median"] >= 100000 and b["in_kafka"] == b["events_2xx"], "batch"))
-    if "metrics_cost" in r:
-        m = r["metrics_cost"]
-        md += ["", "## Metrics cost (`bench/metrics_cost.py`)", "", prose("metrics cost", **m), ""]
-        md += table(["request", "concurrency", "on req/s", "off req/s", "on/off (per round)", "overhead",
-                     "on p50/p99 ms", "off p50/p99 ms", "on CPU ms/req", "off CPU ms/req", "CPU on vs off",
-                     "on 2xx in Kafka", "off 2xx in Kafka", "load (on; off)"],
-                    [[x["route"] + (f" ({x['events_per_request']} events)" if x["events_per_request"] > 1 else ""),
-                      x["concurrency"], ranged(x["on"]["requests_per_s"]), ranged(x["off"]["requests_per_s"]),
-                      f"{x['ratio_rps']} ({', '.join(map(str, x['ratio_per_round']))})", f"{x['overhead_pct']}%",
-                      f"{x['on']['p50_ms']['median']:.0f}/{x['on']['p99_ms']['median']:.0f}",
-                      f"{x['off']['p50_ms']['median']:.0f}/{x['off']['p99_ms']['median']:.0f}",
-                      x["on"]["cpu_ms_per_request"]["median"], x["off"]["cpu_ms_per_request"]["median"],
-                      "" if x["cpu_overhead_pct"] is None else f"{x['cpu_overhead_pct']:+}%",
-                      f"{x['on']['in_kafka']}/{x['on']['events_2xx']} ({x['on']['durable_pct']}%)",
-                      f"{x['off']['in_kafka']}/{x['off']['events_2xx']} ({x['off']['durable_pct']}%)",
-                      f"{'/'.join(map(str, x['on']['load']))}; {'/'.join(map(str, x['off']['load']))}"]
-                     for x in m["runs"]]).splitlines()
-        gets = [x for x in m["runs"] if x["route"].startswith("GET")]
-        targets.append(("ingest with metrics on within 5% of metrics off (req/s, medians)",
-                        "; ".join(f"c={x['concurrency']}: " + (f"{x['overhead_pct']}% fewer" if x["overhead_pct"] >= 0
-                                                                else f"{-x['overhead_pct']}% more")
-                                  + f" req/s with them on ({ranged(x['on']['requests_per_s'])} vs "
-                                  f"{ranged(x['off']['requests_per_s'])}; rounds' on/off "
-                                  f"{min(x['ratio_per_round'])}–{max(x['ratio_per_round'])}), CPU per request "
-                                  + ("not measured" if x["cpu_overhead_pct"] is None else f"{x['cpu_overhead_pct']:+}%")
-                                  for x in gets) or "not run",
-                        all(x["overhead_pct"] <= 5 for x in gets) if gets else None, "metrics"))
+    for key, title, what, bound in (("metrics_cost", "Metrics cost", "metrics", 5), ("ids_cost", "Client ids cost", "ids", 10)):
+        if key in r:
+            section, target = ab_section(r[key], key, title, what, bound)
+            md += section
+            targets.append(target)
     if "producer" in r:
         md += ["", prose("producer", **r["producer"])]
     if "drain" in r:

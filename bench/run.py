@@ -22,6 +22,8 @@ SIZES = {
              # Nine rounds: the on/off ratio is what counts, and one round's varies by 10-25% here.
              "metrics_cost": {"requests": 10000, "concurrency": [8, 32], "rounds": 9, "batch_requests": 200,
                               "batch_size": 100, "batch_concurrency": 4},
+             "ids_cost": {"requests": 10000, "concurrency": [8, 32], "rounds": 9, "batch_requests": 200,
+                          "batch_size": 100, "batch_concurrency": 4, "compare": "ids"},
              "producer": {"events": 200000},
              # Five rounds: one drain's time varies by a fifth from run to run on this machine.
              "drain": {"events": 1_000_000, "rounds": 5},
@@ -31,6 +33,8 @@ SIZES = {
               "batch": {"requests": 5, "size": 50, "concurrency": 2, "rounds": 2},
               "metrics_cost": {"requests": 100, "concurrency": [4], "rounds": 2, "batch_requests": 5,
                                "batch_size": 20, "batch_concurrency": 2},
+              "ids_cost": {"requests": 100, "concurrency": [4], "rounds": 2, "batch_requests": 5,
+                           "batch_size": 20, "batch_concurrency": 2, "compare": "ids"},
               "producer": {"events": 2000},
               # One round: each of its four jobs is a Spark start-up, and the smoke run only
               # checks that the scripts measure what they say.
@@ -40,7 +44,9 @@ SIZES = {
 }
 
 
-BENCHMARKS = {"ingest": ingest, "batch": batch, "metrics_cost": metrics_cost, "producer": producer, "drain": drain,
+# ids_cost is metrics_cost's A/B run with compare="ids".
+BENCHMARKS = {"ingest": ingest, "batch": batch, "metrics_cost": metrics_cost, "ids_cost": metrics_cost,
+              "producer": producer, "drain": drain,
               "freshness": freshness, "query": query}
 CLUSTER_BENCHMARKS = ["ingest", "drain"]
 

@@ -290,6 +290,10 @@ DEDUP_GRACE_MS = _duration_ms("DEDUP_GRACE", "15 minutes")
 # The deduplication's state, one file of ids per batch, beside the checkpoint whose batches
 # they follow: restoring or removing the checkpoint takes them along.
 DEDUP_PATH = _env("DEDUP_PATH", f"{CHECKPOINT_PATH}/dedup")
+# The Spark driver's heap (every job's; the stream's is the one that grows). The stream holds
+# the window's ids there, in a table of 32-byte slots that doubles when 3/4 full: Spark's
+# default 1g keeps some 6M ids (1,700 events/s over a one-hour window), 2g 10M (BENCHMARKS.md).
+SPARK_DRIVER_MEMORY = _env("SPARK_DRIVER_MEMORY", "1g")
 # Where the job writes its counters after each batch, for `make status`; unset: nowhere.
 STREAM_PROGRESS_FILE = _env("STREAM_PROGRESS_FILE", None)
 # Touched once the streaming query runs, so the launcher knows it is up; unset: nothing.

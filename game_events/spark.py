@@ -53,6 +53,7 @@ def spark_conf() -> dict[str, str]:
         # The stream caches each micro-batch only until both tables are written:
         # compressing that cache costs CPU and saves nothing worth having.
         "spark.sql.inMemoryColumnarStorage.compressed": "false",
+        "spark.driver.memory": settings.SPARK_DRIVER_MEMORY,
         "spark.driver.bindAddress": settings.BIND_HOST,
         "spark.driver.host": settings.SPARK_DRIVER_HOST,
         "spark.ui.showConsoleProgress": "false",

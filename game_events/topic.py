@@ -95,10 +95,10 @@ def delete(topic: str) -> None:
 
 
 def produce(topic: str, values: list[bytes | None], key: bytes | None = None, timeout_s: float = 60,
-            partition: int | None = None, **config) -> list[int]:
+            partition: int | None = None, timestamp_ms: int | None = None, **config) -> list[int]:
     """Writes values in order (acks=all) and returns each one's offset, once Kafka has
-    stored them all (in `partition`, or where the key sends them); raises if any was refused
-    or the wait ran out. For tools and tests:
+    stored them all (in `partition`, or where the key sends them; stamped `timestamp_ms`, or
+    now); raises if any was refused or the wait ran out. For tools and tests:
     the API's producer is game_events.api.event_log."""
     from confluent_kafka import KafkaException, Producer
 
@@ -114,6 +114,8 @@ def produce(topic: str, values: list[bytes | None], key: bytes | None = None, ti
     producer = Producer(_config(**{"acks": "all", "linger.ms": 20, **config}))
     for i, value in enumerate(values):
         where = {} if partition is None else {"partition": partition}
+        if timestamp_ms is not None:
+            where["timestamp"] = timestamp_ms
         producer.produce(topic, value, key=key, on_delivery=lambda err, msg, i=i: report(i, err, msg), **where)
         producer.poll(0)
     left = producer.flush(timeout_s)

@@ -14,6 +14,9 @@ GUILDS = ["knights", "wizards"]
 HOSTS = ["user1.comcast.com", "user2.att.com", "user3.verizon.com"]
 AGENTS = ["ApacheBench/2.3", "GameClient/1.4 (Android)", "GameClient/1.4 (iOS)"]
 PAY = [10, 25, 50, 100, 250]  # times 1 to 4
+# Every tenth event that lands is sent a second time with the id the API's reply named, as a
+# client does whose reply was lost: the report shows each id landed once.
+RETRY_EVERY = 10
 
 
 def route(event_type: str) -> str:

@@ -95,6 +95,10 @@ group by 1, 2 order by 1, 2"""),
              """select regexp_extract("$path", 'batch-0*([0-9]+)', 1) as batch, count(*) as events,
        min(timestamp) as first_event, max(timestamp) as last_event
 from hive_events where {where} group by 1 order by cast(regexp_extract("$path", 'batch-0*([0-9]+)', 1) as bigint)"""),
+    Question("Events and their ids", "Rows landed against distinct `event_id`s: equal when no retry of an "
+             "event landed twice (README, \"Retries and duplicates\").",
+             """select count(*) as events, count(distinct json_extract_scalar(raw_event, '$.event_id')) as event_ids
+from hive_events where {where}"""),
 )
 
 

@@ -15,12 +15,15 @@ import time
 import uuid
 from pathlib import Path
 
+import re
+
 import requests
 
 from game_events import catalogue, presto, settings
 from game_events.analytics.formatting import table
-from game_events.analytics.mix import EVENTS, SEED, seeded_requests  # noqa: F401  (the tests' way in)
+from game_events.analytics.mix import EVENTS, RETRY_EVERY, SEED, seeded_requests  # noqa: F401  (the tests' way in)
 from game_events.analytics.queries import QUESTIONS, Plot, count_sql
+from game_events.stream.metrics_names import DUPLICATES
 
 LANDING_TIMEOUT_S = 120
 
@@ -115,33 +118,75 @@ def plot(title: str, p: Plot, rows: list, plots: Path) -> str:
     return f"{plots.name}/{name}"
 
 
-def send_mix(tag: str) -> int:
-    """Sends the seeded mix, each user tagged; returns how many events the stream lands."""
+RETRIES = """## Retries
+
+The mix sent {retries} of its {landing} landing events a second time, each with the `event_id`
+the API's reply had named, as a client does whose reply was lost. "Events and their ids" above
+shows whether any landed twice. The stream counted {dropped} duplicates dropped during the run
+(`{metric}`, also in `make status`).
+"""
+
+
+def send_mix(tag: str) -> tuple[int, int]:
+    """Sends the seeded mix, each user tagged, every RETRY_EVERY-th landing event twice with
+    its id; returns how many events the stream lands, and how many retries were sent."""
     ignored = {catalogue.EVENTS[t].route for t in catalogue.IGNORED_EVENT_TYPES}
-    landing = 0
+    landing = retries = 0
     with requests.Session() as s:
         for route, params, headers in seeded_requests():
             if "user" in params:
                 params = {**params, "user": f"{params['user']}-{tag}"}
             r = s.get(settings.API_URL + route, params=params, headers=headers, timeout=30)
             r.raise_for_status()
-            landing += route not in ignored
-    return landing
+            if route in ignored:
+                continue
+            landing += 1
+            if landing % RETRY_EVERY == 0:
+                again = s.get(settings.API_URL + route, params={**params, "event_id": r.headers["Event-Id"]},
+                              headers=headers, timeout=30)
+                again.raise_for_status()
+                retries += 1
+    return landing, retries
+
+
+def duplicates_dropped() -> float | None:
+    """The stream's count of duplicates dropped since it started, from its metrics; None when
+    it serves none (STREAM_METRICS_PORT=0, or the stream down)."""
+    if not settings.STREAM_METRICS_PORT:
+        return None
+    url = f"http://{settings.reachable(settings.SPARK_DRIVER_HOST)}:{settings.STREAM_METRICS_PORT}/metrics"
+    try:
+        found = re.search(rf"^{DUPLICATES} (\S+)$", requests.get(url, timeout=5).text, re.M)
+    except requests.RequestException:
+        return None
+    return float(found[1]) if found else None
+
+
+def caught_up() -> bool:
+    from game_events.stream.lag import stream_lag
+
+    return all(p["lag"] == 0 for p in stream_lag().values())
 
 
 def main(out: Path = settings.ROOT / "report.md") -> int:
     plots = out.parent / "report"
     tag = "r" + uuid.uuid4().hex[:8]
-    print(f"==> sending {EVENTS} seeded requests (seed {SEED}, tag {tag})", flush=True)
-    expected = send_mix(tag)
-    print(f"==> waiting for {expected} events to land", flush=True)
+    print(f"==> sending {EVENTS} seeded requests (seed {SEED}, tag {tag}), every {RETRY_EVERY}th event twice",
+          flush=True)
+    dropped_before = duplicates_dropped()
+    expected, retries = send_mix(tag)
+    print(f"==> waiting for {expected} events to land, and the stream to read the whole topic", flush=True)
     deadline = time.monotonic() + LANDING_TIMEOUT_S
-    while presto.scalar(count_sql(tag)) < expected:
+    # The count first, then the lag: a retry may come in the batch after its first copy.
+    while presto.scalar(count_sql(tag)) < expected or not caught_up():
         if time.monotonic() > deadline:
             print(f"error: events did not land within {LANDING_TIMEOUT_S}s; is the stream running? "
                   "(make status)", file=sys.stderr)
             return 1
         time.sleep(1)
+    dropped_after = duplicates_dropped()
+    dropped = ("an unknown number of" if dropped_before is None or dropped_after is None or dropped_after < dropped_before
+               else f"{dropped_after - dropped_before:.0f}")  # a restart resets the counter
     parts = [intro(tag), "## Analysis\n"]
     for q in QUESTIONS:
         print(f"==> {q.title}", flush=True)
@@ -150,6 +195,7 @@ def main(out: Path = settings.ROOT / "report.md") -> int:
         parts.append(f"### {q.title}\n\n{q.text}\n\n```sql\n{sql}\n```\n\n{table(names, rows)}\n")
         if q.plot:
             parts.append(f"![{q.title}]({plot(q.title, q.plot, rows, plots)})\n")
+    parts.append(RETRIES.format(retries=retries, landing=expected, dropped=dropped, metric=DUPLICATES))
     out.write_text("\n".join(parts))
     print(f"==> wrote {out} and {plots}/*.png", flush=True)
     return 0

@@ -12,7 +12,7 @@ from game_events import settings, spark
 from game_events.storage.hadoopfs import HadoopFs
 from game_events.stream import dedup, landing, metrics, parsers
 from game_events.stream.landing import land_batch, landed_files
-from game_events.stream.progress import TOTALS, mark_ready, write_progress
+from game_events.stream.progress import CHOSEN, TOTALS, mark_ready, write_progress
 
 log = logging.getLogger("game_events.stream")
 
@@ -68,10 +68,24 @@ def use_deduplicator(session) -> dedup.Deduplicator | None:
         raise SystemExit(f"error: STREAM_DEDUP={settings.STREAM_DEDUP!r}; it is on or off")
     if settings.STREAM_DEDUP == "off":
         log.warning("STREAM_DEDUP=off: a client's retries land as often as they are sent")
+        CHOSEN["dedup"] = "off"
         landing.DEDUP.pop("deduplicator", None)
         return None
-    landing.DEDUP["deduplicator"] = d = dedup.Deduplicator(session)
-    return d
+    CHOSEN["dedup"] = "on"
+    problem = None
+    if parsers.active(session) != parsers.JAVA:
+        # The sql parser's promise is a JVM without our jar; the deduplication lives in it.
+        problem = "the stream runs without its jar (the sql parser)"
+    else:
+        try:
+            landing.DEDUP["deduplicator"] = d = dedup.Deduplicator(session)
+            return d
+        except RuntimeError as e:
+            problem = str(e)
+    log.warning("STREAM_DEDUP=on, but %s: a client's retries land as often as they are sent", problem)
+    CHOSEN["dedup"] = "off"
+    landing.DEDUP.pop("deduplicator", None)
+    return None
 
 
 def recover(deduplicator: dedup.Deduplicator | None) -> None:

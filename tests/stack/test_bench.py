@@ -16,7 +16,7 @@ def test_bench_smoke_produces_sane_figures(pipeline):
         old.unlink()
     run(PYTHON, "-m", "bench.run", "--smoke", timeout=1800)
     r = {p.stem: json.loads(p.read_text()) for p in out.glob("*.json")}
-    assert set(r) == {"ingest", "batch", "metrics_cost", "producer", "drain", "freshness", "query"}
+    assert set(r) == {"ingest", "batch", "metrics_cost", "ids_cost", "producer", "drain", "freshness", "query"}
     assert r["producer"]["in_kafka"] == r["producer"]["events"] and r["producer"]["events_per_s"] > 0
 
     ingest = r["ingest"]
@@ -37,25 +37,9 @@ def test_bench_smoke_produces_sane_figures(pipeline):
     b = r["batch"]
     assert b["events_2xx"] == b["rounds"] * b["requests"] * b["events_per_request"] == b["in_kafka"]
     assert len(b["runs"]) == b["rounds"] == 2 and b["events_per_s"]["min"] > 0
-    m = r["metrics_cost"]
-    # Each smoke concurrency's GET, then the batch; both sides started with the stack API's workers.
-    assert [(x["route"], x["concurrency"]) for x in m["runs"]] == [("GET /purchase_a_sword", 4), ("POST /events", 2)]
-    assert m["workers"] == {"on": settings.API_WORKERS, "off": settings.API_WORKERS}
-    for x in m["runs"]:
-        for side in (x["on"], x["off"]):
-            # Every request answered 2xx, and each side's every event in Kafka.
-            assert side["ok_2xx"] == x["requests"] * m["rounds"] and side["failed"] == 0
-            assert side["events_2xx"] == side["ok_2xx"] * x["events_per_request"] == side["in_kafka"]
-            assert side["durable_pct"] == 100 and len(side["load"]) == m["rounds"]
-            rps = side["requests_per_s"]
-            assert 0 < rps["min"] <= rps["median"] <= rps["max"] and len(rps["runs"]) == m["rounds"]
-            assert 0 < side["p50_ms"]["median"] <= side["p99_ms"]["median"]
-            # The CPU clock ticks every 10 ms: the few smoke batches may fall between two ticks.
-            assert side["cpu_ms_per_request"]["median"] > 0 if x["route"].startswith("GET") else \
-                side["cpu_ms_per_request"]["median"] >= 0
-        assert len(x["ratio_per_round"]) == len(x["cpu_ratio_per_round"]) == x["rounds"] == m["rounds"]
-        assert all(v > 0 for v in x["ratio_per_round"]) and x["ratio_rps"] > 0
-        assert x["overhead_pct"] == round(100 * (1 - x["ratio_rps"]), 1)
+    assert (r["metrics_cost"]["compare"], r["ids_cost"]["compare"]) == ("metrics", "ids")
+    for m in (r["metrics_cost"], r["ids_cost"]):
+        assert_sane_ab(m)
     d = r["drain"]
     assert d["ours"]["rows_landed"] == d["seed"]["rows_landed"] == [d["relevant"]] * d["rounds"] and d["relevant"] > 0
     assert d["floor"]["rows_landed"] == [d["events"]] * d["rounds"]  # every record, as it is
@@ -76,7 +60,29 @@ def test_bench_smoke_produces_sane_figures(pipeline):
         # The smoke table's merged file holds one row group per small file; the rewrite, one per event type.
         assert q["row_groups_before"] == q["files_before"] and 2 <= q["row_groups_after"] <= len(catalogue.EVENTS), q
     md = (out / "BENCHMARKS.md").read_text()
-    for heading in ("## Machine", "## Ingest", "## Batch endpoint", "## Metrics cost", "## Streaming drain",
-                    "## Freshness", "## Query latency", "## Targets"):
+    for heading in ("## Machine", "## Ingest", "## Batch endpoint", "## Metrics cost", "## Client ids cost",
+                    "## Streaming drain", "## Freshness", "## Query latency", "## Targets"):
         assert heading in md
     assert "cores: " in md and "SPARK_VERSION 4.2.0" in md
+
+
+def assert_sane_ab(m: dict) -> None:
+    """An A/B run of bench/metrics_cost.py (metrics on/off, or ids sent/not)."""
+    # Each smoke concurrency's GET, then the batch; both sides started with the stack API's workers.
+    assert [(x["route"], x["concurrency"]) for x in m["runs"]] == [("GET /purchase_a_sword", 4), ("POST /events", 2)]
+    assert m["workers"] == {"on": settings.API_WORKERS, "off": settings.API_WORKERS}
+    for x in m["runs"]:
+        for side in (x["on"], x["off"]):
+            # Every request answered 2xx, and each side's every event in Kafka.
+            assert side["ok_2xx"] == x["requests"] * m["rounds"] and side["failed"] == 0
+            assert side["events_2xx"] == side["ok_2xx"] * x["events_per_request"] == side["in_kafka"]
+            assert side["durable_pct"] == 100 and len(side["load"]) == m["rounds"]
+            rps = side["requests_per_s"]
+            assert 0 < rps["min"] <= rps["median"] <= rps["max"] and len(rps["runs"]) == m["rounds"]
+            assert 0 < side["p50_ms"]["median"] <= side["p99_ms"]["median"]
+            # The CPU clock ticks every 10 ms: the few smoke batches may fall between two ticks.
+            assert side["cpu_ms_per_request"]["median"] > 0 if x["route"].startswith("GET") else \
+                side["cpu_ms_per_request"]["median"] >= 0
+        assert len(x["ratio_per_round"]) == len(x["cpu_ratio_per_round"]) == x["rounds"] == m["rounds"]
+        assert all(v > 0 for v in x["ratio_per_round"]) and x["ratio_rps"] > 0
+        assert x["overhead_pct"] == round(100 * (1 - x["ratio_rps"]), 1)

@@ -73,6 +73,9 @@ def test_the_sql_parser_lands_every_event_with_no_jar(pipeline, tag, default_str
     assert stream_progress()["parser"] == "sql"
     assert ours(classpath()) == []
     assert "parsing the API's form with the sql parser" in log_since(start)
+    # The deduplication lives in the jar: without it, it is off, and the log says so.
+    assert stream_progress()["dedup"] == "off"
+    assert "STREAM_DEDUP=on, but the stream runs without its jar" in log_since(start)
     assert "STREAM_PARSER=java, but" not in log_since(start)
 
 
@@ -86,7 +89,7 @@ def test_a_jar_for_another_spark_falls_back_in_one_line(pipeline, tag, tmp_path,
             dst.writestr(item, data)
     start = restart_stream(STREAM_JAR=str(other))
     lands_exactly_once(tag, "stream given a jar built for Spark 3.5.1")
-    assert stream_progress()["parser"] == "sql"
+    assert stream_progress()["parser"] == "sql" and stream_progress()["dedup"] == "off"
     assert ours(classpath()) == []
     fallback = [line for line in log_since(start).splitlines() if "STREAM_PARSER=java, but" in line]
     assert len(fallback) == 1 and "built for Spark 3.5.1" in fallback[0], fallback

@@ -9,16 +9,18 @@ import sys
 
 import pytest
 
-from game_events.analytics.mix import seeded_requests
+from game_events.analytics.mix import RETRY_EVERY, seeded_requests
 from tests.support.commands import ROOT
+from tests.support.engines import caught_up
 from tests.support.expected_report import (events_per_batch, expected_tables, landed_events, members_at_the_end,
                                            membership_over_time)
 from tests.support.load import CANONICAL_UUID, assert_same_rows, expected_row, landed_rows
+from tests.support.waits import wait_for
 
 pytestmark = pytest.mark.timeout(900, func_only=True)
 TITLES = ["Events per type", "Guild membership", "Guild membership over time", "Earnings per user",
           "Distribution of pay amounts", "Sword sales by type", "Spending per user",
-          "Activity per host and user agent", "Events per landed batch"]
+          "Activity per host and user agent", "Events per landed batch", "Events and their ids"]
 
 
 def sections(markdown: str):
@@ -43,6 +45,7 @@ def differing(got: list[list[str]], want: list[list[str]]) -> str:
 
 def test_report_numbers_are_the_seeded_mixs(pipeline, tmp_path):
     out = tmp_path / "report.md"
+    wait_for(caught_up, 120, what="the stream to catch up")  # so its counter moves for this run alone
     subprocess.run([sys.executable, "-m", "game_events.analytics.report", str(out)], cwd=ROOT, check=True,
                    timeout=600)
     text = out.read_text()
@@ -65,6 +68,8 @@ def test_report_numbers_are_the_seeded_mixs(pipeline, tmp_path):
     want["Guild membership over time"] = membership_over_time(
         (r["name"], r["event_type"], r["timestamp"]) for r in rows if r["event_type"] in ("join_a_guild", "quit_guild"))
     want["Events per landed batch"] = events_per_batch((r["$path"], r["timestamp"]) for r in rows)
+    landing = len(landed_events(seeded))
+    want["Events and their ids"] = [(landing, landing)]
     assert set(want) == set(TITLES)
     for title in TITLES:
         got, expected = found[title], as_text(want[title])
@@ -74,6 +79,11 @@ def test_report_numbers_are_the_seeded_mixs(pipeline, tmp_path):
             assert [int(r[2]) for r in got] == sorted((int(r[2]) for r in got), reverse=True), got
         else:
             assert got == expected, f"{title}:\n{differing(got, expected)}"
+
+    # Every tenth landing event was sent twice with its id; the stream dropped each copy.
+    retries, sent, dropped = map(int, re.search(
+        r"sent (\d+) of its (\d+) landing events a second time.*counted (\d+) duplicates dropped", text, re.S).groups())
+    assert (retries, sent, dropped) == (landing // RETRY_EVERY, landing, landing // RETRY_EVERY)
 
     # Every point above came from the landed timestamps; the last one of each guild must
     # also be what the mix alone gives.

@@ -12,7 +12,7 @@ def test_an_unknown_benchmark_is_one_plain_error():
     res = subprocess.run([sys.executable, "-m", "bench.run", "--only", "ingest,warp"], cwd=settings.ROOT,
                          capture_output=True, text=True, timeout=120)
     assert res.returncode == 2
-    assert "unknown benchmark: warp (choose from ingest, batch, metrics_cost, producer, drain, freshness, query)" in res.stderr
+    assert "unknown benchmark: warp (choose from ingest, batch, metrics_cost, ids_cost, producer, drain, freshness, query)" in res.stderr
 
 
 def test_the_report_says_when_and_on_which_commit_each_result_was_measured(tmp_path):
