@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import signal
 import subprocess
 import tempfile
@@ -93,15 +94,20 @@ def stop_api(proc: subprocess.Popen, grace_s: float = 20) -> None:
         proc.wait(10)
 
 
+EVENT_ID = re.compile(rb'"event_id":"([0-9a-fA-F-]{36})"')
+
+
 def measure(url: str, pid: int, n: int, c: int, topic_name: str, marker: str, body: Path | None = None,
-            events_per_request: int = 1) -> dict:
+            events_per_request: int = 1, client_ids: frozenset[str] = frozenset()) -> dict:
     """One ab run against one side: its figures, its CPU over the API's process tree and its
-    events found on the topic."""
+    events found on the topic, and how many of those carry one of client_ids."""
     start, cpu0, load = topic.end_offsets(topic_name), common.cpu_seconds(pid), common.load()
     r = common.ab(url, n, c, body=body, keep_alive=True)
     r["cpu_ms_per_request"] = round((common.cpu_seconds(pid) - cpu0) * 1000 / max(1, r["ok_2xx"] + r["failed"]), 3)
     r["events_2xx"] = r["ok_2xx"] * events_per_request
-    r["in_kafka"] = common.count_on_topic(topic_name, start, marker)
+    mine = [v for _, _, v in topic.read(topic_name, start) if v is not None and marker.encode() in v]
+    r["in_kafka"] = len(mine)
+    r["with_client_ids"] = sum(1 for v in mine if (m := EVENT_ID.search(v)) and m[1].decode() in client_ids)
     r["load"] = load
     return r
 
@@ -110,8 +116,8 @@ def summary(runs: list[dict]) -> dict:
     """One side's rounds: the medians (with their range) and the sums that must add up."""
     out = {k: common.spread([r[k] for r in runs]) for k in ("requests_per_s", "p50_ms", "p99_ms",
                                                              "cpu_ms_per_request")}
-    ok, events, kafka = (sum(r[k] for r in runs) for k in ("ok_2xx", "events_2xx", "in_kafka"))
-    out.update(ok_2xx=ok, failed=sum(r["failed"] for r in runs), events_2xx=events, in_kafka=kafka,
+    ok, events, kafka, ids = (sum(r[k] for r in runs) for k in ("ok_2xx", "events_2xx", "in_kafka", "with_client_ids"))
+    out.update(ok_2xx=ok, failed=sum(r["failed"] for r in runs), events_2xx=events, in_kafka=kafka, with_client_ids=ids,
                durable_pct=round(100 * kafka / events, 2) if events else None, load=[r["load"] for r in runs])
     return out
 
@@ -131,6 +137,9 @@ def pair(apis: dict, route: str, n: int, c: int, rounds: int, topic_name: str, m
     url = {side: apis[side][1] + route.replace(marker, f"{marker}-{side}") + (on_query if side == "on" else "")
            for side in SIDES}
     size = len(body) if body is not None else 1
+    # The ids the "on" side sends: its events on the topic must carry them, the other side's none.
+    client_ids = frozenset(re.findall(r"event_id=([0-9a-f-]{36})", on_query) +
+                           [e["event_id"] for e in on_body or ()])
     for side in SIDES:  # a warm-up, not measured: the workers' first requests, the producers' connections
         warm = route.replace(marker, f"{marker}-warm-{side}")
         if body is not None:
@@ -141,7 +150,7 @@ def pair(apis: dict, route: str, n: int, c: int, rounds: int, topic_name: str, m
     for i in range(rounds):
         for side in (SIDES if i % 2 == 0 else SIDES[::-1]):
             runs[side].append(measure(url[side], apis[side][0].pid, n, c, topic_name, f"{marker}-{side}",
-                                      files.get(side), size))
+                                      files.get(side), size, client_ids))
     row = {"route": "POST /events" if body is not None else "GET " + route.split("?")[0], "concurrency": c,
            "keep_alive": True, "requests": n, "events_per_request": size, "rounds": rounds,
            **{side: summary(runs[side]) for side in SIDES},

@@ -83,6 +83,9 @@ def assert_sane_ab(m: dict) -> None:
             # The CPU clock ticks every 10 ms: the few smoke batches may fall between two ticks.
             assert side["cpu_ms_per_request"]["median"] > 0 if x["route"].startswith("GET") else \
                 side["cpu_ms_per_request"]["median"] >= 0
+        # With ids, every event of the "on" side carries one the client sent; no other event does.
+        ids = m["compare"] == "ids"
+        assert (x["on"]["with_client_ids"], x["off"]["with_client_ids"]) == (x["on"]["in_kafka"] if ids else 0, 0)
         assert len(x["ratio_per_round"]) == len(x["cpu_ratio_per_round"]) == x["rounds"] == m["rounds"]
         assert all(v > 0 for v in x["ratio_per_round"]) and x["ratio_rps"] > 0
         assert x["overhead_pct"] == round(100 * (1 - x["ratio_rps"]), 1)

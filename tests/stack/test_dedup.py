@@ -4,6 +4,7 @@ merged, and after the stream's SIGKILL a retry of an id landed before it is stil
 import json
 import re
 import uuid
+from pathlib import Path
 
 import pytest
 import requests
@@ -92,3 +93,14 @@ def test_a_retry_after_the_streams_sigkill_is_still_dropped(pipeline, tag):
 def _names(path: str) -> set[str]:
     from tests.support.engines import hdfs_names
     return hdfs_names(path)
+
+
+def test_the_streams_driver_heap_is_spark_driver_memory(pipeline):
+    # The window's ids live in the driver's heap: SPARK_DRIVER_MEMORY sizes it (README).
+    from stack.processes import process_tree
+
+    pid = pid_of("stream")
+    assert pid, "the stream is not running"
+    args = [Path(f"/proc/{p}/cmdline").read_bytes().split(b"\0") for p in process_tree(pid)]
+    heaps = [a.decode() for cmd in args for a in cmd if a.startswith(b"-Xmx")]
+    assert heaps == [f"-Xmx{settings.SPARK_DRIVER_MEMORY}"], heaps

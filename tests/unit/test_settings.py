@@ -42,3 +42,11 @@ def test_the_readme_lists_every_variable_settings_reads():
     listed = readme_variables()
     assert sorted(settings.ENV_NAMES - listed) == []
     assert sorted(listed - settings.ENV_NAMES) == []  # nor one it no longer reads
+
+
+def test_spark_driver_memory_reaches_sparks_conf():
+    # spark-defaults.conf (stack/render.py) and Python's sessions both come from spark_conf().
+    out = subprocess.run([sys.executable, "-c", "from game_events.spark import spark_conf; "
+                          "print(spark_conf()['spark.driver.memory'])"], cwd=ROOT, capture_output=True, text=True,
+                         timeout=60, check=True, env={**os.environ, "SPARK_DRIVER_MEMORY": "3g"}).stdout
+    assert out.strip() == "3g"
