@@ -52,12 +52,11 @@ demo: .venv/.installed
 	$(STACK) up pipeline
 	$(PY) -m game_events.analytics.demo
 
-# Everything: unit tests, the ones that start the single-node stack (and the compose
-# run), then the cluster profile's in a session of their own (it stops the single-node
-# stack first, and the cluster at its end).
+# Everything, in two lanes side by side (tests/lanes.py): the compose run, the unit and
+# single-node tests on the stack `make up` started; the fault tests on a second stack of
+# their own, then the cluster profile's tests; those two at ports moved by 1000.
 test: .venv/.installed
-	STACK_PROFILE=local $(PY) -m pytest -v --durations=15
-	$(MAKE) test-cluster
+	$(PY) -m tests.lanes
 
 test-cluster: .venv/.installed
 	STACK_PROFILE=cluster $(PY) -m pytest -v --durations=15 tests/cluster

@@ -53,7 +53,7 @@ def _duration_ms(name: str, default: str) -> int:
 
 
 def _port(name: str, default: str) -> int:
-    port = _typed(int, name, default)
+    port = _typed(int, name, str(int(default) + PORT_OFFSET))
     PORT_VARS[port] = name
     return port
 
@@ -63,6 +63,10 @@ VERSIONS_FILE = ROOT / "stack" / "versions.env"
 VERSIONS = dict(
     line.split("=", 1) for line in VERSIONS_FILE.read_text().splitlines() if line and not line.startswith("#")
 )
+
+# Added to every default port below: a second stack (with its own STACK_DATA) runs beside
+# the first on this host, as `make test` runs its fault tests and the cluster's.
+PORT_OFFSET = _typed(int, "STACK_PORT_OFFSET", "0")
 
 # --- the profile: one node per engine (local), or small clusters on this host (cluster) --
 # The profiles never share storage: their Kafka quorums and HDFS layouts differ.
@@ -199,7 +203,7 @@ SPARK_WORKERS = _by_profile((), (
     SparkWorker("spark-worker2", _port("SPARK_WORKER2_PORT", "7082"), _port("SPARK_WORKER2_UI_PORT", "8182"))))
 SPARK_MASTER = _env("SPARK_MASTER", _by_profile("local[2]", f"spark://127.0.0.1:{SPARK_MASTER_PORT}"))
 SPARK_DRIVER_HOST = _env("SPARK_DRIVER_HOST", "127.0.0.1")
-SPARK_UI_PORT = 4040
+SPARK_UI_PORT = _port("SPARK_UI_PORT", "4040")  # the stream's driver: its web UI and Spark's metrics
 
 # --- the API ---------------------------------------------------------------------------
 # API_HOST is where the API's server binds; clients on this host reach a wildcard bind on loopback.
@@ -244,7 +248,7 @@ PROMETHEUS_RETENTION = "2d"
 PROMETHEUS_CONSOLE_LIBRARIES = Path("/usr/share/doc/prometheus/examples/console_libraries")
 # The streaming job's own metrics (game_events/stream/metrics.py), served by its driver on
 # BIND_HOST, Prometheus reaching it at SPARK_DRIVER_HOST; 0 turns them off.
-STREAM_METRICS_PORT = _typed(int, "STREAM_METRICS_PORT", "9108")
+STREAM_METRICS_PORT = _typed(int, "STREAM_METRICS_PORT", str(9108 + PORT_OFFSET))
 if STREAM_METRICS_PORT:
     PORT_VARS[STREAM_METRICS_PORT] = "STREAM_METRICS_PORT"
 # The stream's lag behind the topic, served by a process of its own (the lag-exporter

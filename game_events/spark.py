@@ -57,6 +57,9 @@ def spark_conf() -> dict[str, str]:
         "spark.driver.bindAddress": settings.BIND_HOST,
         "spark.driver.host": settings.SPARK_DRIVER_HOST,
         "spark.ui.showConsoleProgress": "false",
+        # The stream's probe and Prometheus look for its driver here (STACK_PORT_OFFSET
+        # moves it for a second stack); a job started beside it takes the next free port.
+        "spark.ui.port": str(settings.SPARK_UI_PORT),
         # Prometheus' text format on every web UI (the driver's, and the cluster's master
         # and workers', which read this file too), for the stack's Prometheus; Spark serves
         # it only when asked (its default sink is /metrics/json). The sink must be named

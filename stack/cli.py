@@ -39,6 +39,7 @@ def up(args: list[str]) -> int:
         raise StackError(f"the {other} profile is running and holds the same ports; "
                          f"stop it first: make down PROFILE={other}")
     render()
+    processes.record_ports()
     if settings.CLUSTER:
         profile.ACTIVE_FILE.parent.mkdir(parents=True, exist_ok=True)
         profile.ACTIVE_FILE.write_text(settings.PROFILE)

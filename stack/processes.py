@@ -41,12 +41,24 @@ def running_pid(svc: Service) -> int | None:
     return _live(pidfile(svc), svc.name)
 
 
+def record_ports() -> None:
+    """The ports this stack uses, for the other profile's `up` to compare with its own."""
+    settings.RUN.mkdir(parents=True, exist_ok=True)
+    (settings.RUN / "ports").write_text(" ".join(map(str, sorted(settings.PORT_VARS))) + "\n")
+
+
 def other_profile_running() -> str | None:
-    """The other profile, when one of its services runs (the profiles share ports)."""
+    """The other profile, when one of its services runs and it holds a port this one
+    needs: the profiles share their default ports, unless STACK_PORT_OFFSET moved one."""
     for profile, data in settings.PROFILE_DATA.items():
         if profile != settings.PROFILE and data.resolve() != settings.DATA:
             if any(_live(pf, pf.stem) for pf in (data / "run").glob("*.pid")):
-                return profile
+                try:
+                    theirs = set(map(int, (data / "run" / "ports").read_text().split()))
+                except (OSError, ValueError):
+                    theirs = set(settings.PORT_VARS)  # no record: take them for ours
+                if theirs & set(settings.PORT_VARS):
+                    return profile
     return None
 
 

@@ -1,7 +1,8 @@
 """The cluster profile's fixtures. Its tests run in a pytest session of their own, with
-STACK_PROFILE=cluster (`make test` runs that session after the single-node one): the
-settings every client reads are then the cluster's. The profiles share ports, so the
-session stops the single-node stack first, and stops the cluster when it ends."""
+STACK_PROFILE=cluster (`make test` runs it beside the single-node one, its ports moved by
+STACK_PORT_OFFSET): the settings every client reads are then the cluster's. Where the
+single-node stack holds the same ports, the session stops it first; it stops the cluster
+when it ends."""
 from __future__ import annotations
 
 import os
@@ -12,6 +13,7 @@ import sys
 import pytest
 
 from game_events import settings
+from stack import processes
 from tests.support.commands import ROOT, launcher
 from tests.support.figures import record_figure
 
@@ -27,7 +29,10 @@ def pipeline():
     metastore, Spark standalone with two workers, Presto with a worker, the API and the
     stream."""
     assert settings.CLUSTER, "the cluster tests run with STACK_PROFILE=cluster (make test-cluster)"
-    _down("local")
+    # Stopped only where it holds our ports: `make test` runs this session beside the
+    # single-node one, on ports of its own (STACK_PORT_OFFSET).
+    if processes.other_profile_running() == "local":
+        _down("local")
     fresh = not (settings.DATA / "kafka-cluster-id").exists()
     out = launcher("up", "pipeline").stdout
     record_figure(f"cluster profile: seconds of `up pipeline`, {'formatting' if fresh else 'reusing'} its storage",

@@ -1,12 +1,18 @@
 """The two profiles' config files, as `python -m stack render` writes them: one node per
 engine, or a file per node of the cluster, from the same templates; and which profile a
 command acts on."""
+import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
 
-from stack import profile
+import pytest
+
+from game_events import settings
+from stack import processes, profile
+from tests.support.children import stop
 from tests.support.commands import BIN, ROOT
 
 
@@ -104,3 +110,49 @@ def test_a_replication_factor_over_the_brokers_is_refused():
 
     with pytest.raises(ValueError, match="replication factor 3 is more than the 2 brokers"):
         topic.assignment([1, 2], 6, 3)
+
+
+PORTS_OF = "import json; from game_events import settings; print(json.dumps({v: p for p, v in settings.PORT_VARS.items()}))"
+
+
+def ports(profile: str, env: dict[str, str]) -> dict[str, int]:
+    out = subprocess.run([sys.executable, "-c", PORTS_OF], cwd=ROOT, capture_output=True, text=True, timeout=60,
+                         check=True, env={**os.environ, "STACK_PROFILE": profile, **env}).stdout
+    return json.loads(out)
+
+
+def test_a_port_offset_moves_every_default_port_and_a_port_set_by_hand_stays(tmp_path):
+    for profile in ("local", "cluster"):
+        base = ports(profile, {"STACK_PORT_OFFSET": "0"})
+        moved = ports(profile, {"STACK_PORT_OFFSET": "1000", "PRESTO_PORT": "18080"})
+        assert moved == {**{var: port + 1000 for var, port in base.items()}, "PRESTO_PORT": 18080}
+    conf = rendered(tmp_path, "local", {"STACK_PORT_OFFSET": "1000"})
+    assert properties(conf / "kafka" / "server.properties")["listeners"].startswith("PLAINTEXT://127.0.0.1:30092,")
+    assert re.search(r"^spark\.ui\.port +5040$", (conf / "spark" / "spark-defaults.conf").read_text(), re.M)
+
+
+@pytest.fixture()
+def two_profiles(tmp_path, monkeypatch):
+    """This process as the local profile, with a cluster whose Kafka node runs (a sleeper
+    that carries the launcher's mark) under tmp_path."""
+    data = {"local": tmp_path / "var", "cluster": tmp_path / "var-cluster"}
+    monkeypatch.setattr(settings, "PROFILE_DATA", data)
+    monkeypatch.setattr(settings, "DATA", data["local"])
+    run = data["cluster"] / "run"
+    run.mkdir(parents=True)
+    proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"],
+                            env={**os.environ, "GAME_EVENTS_SERVICE": "kafka1"})
+    (run / "kafka1.pid").write_text(str(proc.pid))
+    try:
+        yield run
+    finally:
+        stop(proc)
+
+
+def test_the_other_profile_is_refused_only_where_it_holds_our_ports(two_profiles):
+    ours = sorted(settings.PORT_VARS)
+    assert processes.other_profile_running() == "cluster"  # started before ports were recorded
+    (two_profiles / "ports").write_text(" ".join(str(p + 1000) for p in ours))
+    assert processes.other_profile_running() is None  # STACK_PORT_OFFSET=1000
+    (two_profiles / "ports").write_text(f"{ours[0] + 1000} {ours[-1]}")
+    assert processes.other_profile_running() == "cluster"
