@@ -31,13 +31,16 @@ def test_accepted_events_and_acks_add_up_over_the_workers(pipeline, tag):
                        {"event_type": "join_a_guild", "user": f"m-{tag}", "name": "Owls"},
                        {"event_type": "get_paid", "user": f"m-{tag}", "amount": 5}]
     before, offset = scrape(), topic_end()
+    waited = 0.0  # the client's own clock over the requests that produced
     for i in range(gets):
         # A new connection each: granian's workers share the listening socket, so both serve.
         r = requests.get(f"{API}/get_paid", params={"user": f"m{i}-{tag}", "amount": i + 1}, timeout=30,
                          headers={"Connection": "close"})
         assert r.status_code == 200, r.text
+        waited += r.elapsed.total_seconds()
     r = requests.post(f"{API}/events", json=batch, timeout=30)
     assert r.status_code == 200, r.text
+    waited += r.elapsed.total_seconds()
     bad = requests.get(f"{API}/get_paid", params={"user": f"x-{tag}", "amount": "lots"}, timeout=30)
     assert bad.status_code == 400
     after = scrape()
@@ -50,8 +53,10 @@ def test_accepted_events_and_acks_add_up_over_the_workers(pipeline, tag):
     assert grew(before, after, metrics.REQUESTS, route="/get_paid", status="200") == gets
     assert grew(before, after, metrics.REQUESTS, route="/events", status="200") == 1
     assert grew(before, after, metrics.REQUESTS, route="/get_paid", status="400") == 1
-    # One wait for acknowledgements per request that produced; on loopback each well under 0.5 s.
+    # One wait for acknowledgements per request that produced, in seconds: each wait lies
+    # within its request, as the client timed it (a bound that holds on a loaded machine,
+    # where CI saw 3 of 13 waits over 0.5 s).
     assert grew(before, after, metrics.KAFKA_ACK + "_count") == gets + 1
-    assert grew(before, after, metrics.KAFKA_ACK + "_bucket", le="0.5") == gets + 1
+    assert 0 < grew(before, after, metrics.KAFKA_ACK + "_sum") <= waited
     # Once idle, no message waits in any worker's producer queue.
     wait_for(lambda: scrape().get((metrics.KAFKA_QUEUE, ())) == 0, 10, what="the producer queues to empty")
