@@ -52,8 +52,13 @@ def _duration_ms(name: str, default: str) -> int:
     return int(words[0]) * _MS_PER[unit]
 
 
+def _moved(default: str) -> str:
+    """A default port, moved by STACK_PORT_OFFSET."""
+    return str(int(default) + PORT_OFFSET)
+
+
 def _port(name: str, default: str) -> int:
-    port = _typed(int, name, str(int(default) + PORT_OFFSET))
+    port = _typed(int, name, _moved(default))
     PORT_VARS[port] = name
     return port
 
@@ -248,7 +253,7 @@ PROMETHEUS_RETENTION = "2d"
 PROMETHEUS_CONSOLE_LIBRARIES = Path("/usr/share/doc/prometheus/examples/console_libraries")
 # The streaming job's own metrics (game_events/stream/metrics.py), served by its driver on
 # BIND_HOST, Prometheus reaching it at SPARK_DRIVER_HOST; 0 turns them off.
-STREAM_METRICS_PORT = _typed(int, "STREAM_METRICS_PORT", str(9108 + PORT_OFFSET))
+STREAM_METRICS_PORT = _typed(int, "STREAM_METRICS_PORT", _moved("9108"))
 if STREAM_METRICS_PORT:
     PORT_VARS[STREAM_METRICS_PORT] = "STREAM_METRICS_PORT"
 # The stream's lag behind the topic, served by a process of its own (the lag-exporter

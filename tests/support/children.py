@@ -5,6 +5,10 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import sys
+
+# A stand-in for a daemon, which the test stops; the sleep only bounds an orphan's life.
+SLEEPER = [sys.executable, "-c", "import time; time.sleep(120)"]
 
 
 def stop(proc: subprocess.Popen, group: bool = False, timeout: float = 30) -> None:

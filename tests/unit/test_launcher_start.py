@@ -17,9 +17,7 @@ from game_events import settings
 from stack import StackError, processes
 from stack.commands import kafka_uuid
 from stack.services import SERVICES, Service, needs
-
-# A stand-in daemon: it runs until the fixture stops it (not a wait in the test).
-SLEEPER = [sys.executable, "-c", "import time; time.sleep(120)"]
+from tests.support.children import SLEEPER
 
 
 @pytest.fixture()

@@ -12,7 +12,7 @@ import pytest
 
 from game_events import settings
 from stack import processes, profile
-from tests.support.children import stop
+from tests.support.children import SLEEPER, stop
 from tests.support.commands import BIN, ROOT
 
 
@@ -140,8 +140,7 @@ def two_profiles(tmp_path, monkeypatch):
     monkeypatch.setattr(settings, "DATA", data["local"])
     run = data["cluster"] / "run"
     run.mkdir(parents=True)
-    proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"],
-                            env={**os.environ, "GAME_EVENTS_SERVICE": "kafka1"})
+    proc = subprocess.Popen(SLEEPER, env={**os.environ, "GAME_EVENTS_SERVICE": "kafka1"})
     (run / "kafka1.pid").write_text(str(proc.pid))
     try:
         yield run
@@ -156,3 +155,15 @@ def test_the_other_profile_is_refused_only_where_it_holds_our_ports(two_profiles
     assert processes.other_profile_running() is None  # STACK_PORT_OFFSET=1000
     (two_profiles / "ports").write_text(f"{ours[0] + 1000} {ours[-1]}")
     assert processes.other_profile_running() == "cluster"
+
+
+UP_WITHOUT_STARTING = "from stack import cli, processes; processes.start_all = lambda *a: None; cli.up(['api'])"
+
+
+def test_up_records_the_ports_it_uses(tmp_path):
+    # Everything of `up` but the processes: the check, the render, the record.
+    subprocess.run([sys.executable, "-c", UP_WITHOUT_STARTING], cwd=ROOT, check=True, timeout=60, capture_output=True,
+                   env={**os.environ, "STACK_PROFILE": "local", "STACK_DATA": str(tmp_path), "STACK_PORT_OFFSET": "1000"})
+    recorded = set(map(int, (tmp_path / "run" / "ports").read_text().split()))
+    # Kafka's, the API's, the stream's UI and metrics, Presto's: the defaults plus 1000, by hand.
+    assert {30092, 6000, 5040, 10108, 9080} <= recorded and 29092 not in recorded, sorted(recorded)
